@@ -1,0 +1,54 @@
+# guildstats — the two commands a newcomer needs: `make run` and `make test`.
+PYTHON ?= python3
+VENV := .venv
+PY := $(VENV)/bin/python
+# The PostgreSQL + Redis suite (CI and `make test`); pytest-django creates test_<db> itself.
+TEST_DATABASE_URL ?= postgres://postgres@127.0.0.1:5432/postgres
+TEST_REDIS_URL ?= redis://127.0.0.1:6379/15
+
+.PHONY: install install-dev run test test-sqlite test-postgres lint bench clean
+
+$(VENV)/.runtime: requirements.txt
+	test -x $(PY) || $(PYTHON) -m venv $(VENV)
+	$(PY) -m pip install -q --upgrade pip
+	$(PY) -m pip install -q -r requirements.txt
+	touch $@
+
+$(VENV)/.dev: $(VENV)/.runtime requirements-dev.txt
+	$(PY) -m pip install -q -r requirements-dev.txt
+	touch $@
+
+install: $(VENV)/.runtime
+install-dev: $(VENV)/.dev
+
+## run: migrate and start the ASGI server, a Celery worker and Beat (embedded defaults: SQLite,
+## no Redis; set DATABASE_URL / REDIS_URL to use PostgreSQL and Redis).
+run: install
+	$(PY) manage.py migrate --noinput
+	rm -rf var/prometheus
+	$(VENV)/bin/honcho start -f Procfile
+
+## test: lint, migration check, then the whole suite on SQLite and on PostgreSQL + Redis.
+test: install-dev lint test-sqlite test-postgres
+
+lint: install-dev
+	$(VENV)/bin/ruff check .
+	GUILDSTATS_VAR_DIR=var/test-lint $(PY) manage.py makemigrations --check --dry-run
+
+test-sqlite: install-dev
+	rm -rf var/test-sqlite
+	GUILDSTATS_VAR_DIR=var/test-sqlite $(PY) -m pytest -q
+
+test-postgres: install-dev
+	$(PY) scripts/check_services.py "$(TEST_DATABASE_URL)" "$(TEST_REDIS_URL)"
+	rm -rf var/test-postgres
+	DATABASE_URL="$(TEST_DATABASE_URL)" REDIS_URL="$(TEST_REDIS_URL)" GUILDSTATS_DB_CONN_MAX_AGE=0 \
+	  GUILDSTATS_VAR_DIR=var/test-postgres $(PY) -m pytest -q --create-db
+
+## bench: the ingest benchmark on PostgreSQL + Redis (not part of CI).
+bench: install-dev
+	$(PY) scripts/check_services.py "$(TEST_DATABASE_URL)" "$(TEST_REDIS_URL)"
+	$(PY) bench/ingest_bench.py
+
+clean:
+	rm -rf var $(VENV)

@@ -1,0 +1,40 @@
+"""Every periodic task, in one place, each with the reason for its cadence.
+
+Beat (django-celery-beat's DatabaseScheduler) copies these entries into its tables at start-up,
+so an operator can see and pause them in the admin, but the code is the source of truth.
+"""
+
+from celery.schedules import crontab
+
+BEAT_SCHEDULE = {
+    # Re-enqueue ingest batches whose processing task was lost (broker restart, worker killed
+    # before acking). Every 5 s keeps the worst-case extra lag of a lost task small.
+    "sweep-unprocessed-batches": {
+        "task": "stats.tasks.sweep_unprocessed_batches",
+        "schedule": 5.0,
+    },
+    # Proof of life for /health: a worker that runs this every 15 s is reachable.
+    "worker-heartbeat": {
+        "task": "stats.tasks.record_worker_heartbeat",
+        "schedule": 15.0,
+    },
+    # Close voice sessions left open past the cap (lost leave events); once a minute bounds how
+    # long a dead session can linger beyond the cap, and the count never depends on when it runs.
+    "close-stale-voice-sessions": {
+        "task": "stats.tasks.close_stale_voice_sessions",
+        "schedule": crontab(minute="*"),
+    },
+    # 5-minute snapshots: each run fills every bucket that ended at least the grace delay ago
+    # (GUILDSTATS_ROLLUP_GRACE_SECONDS, 2 min), so a run at :02, :07, … picks up the bucket that
+    # just closed, and a scheduler that was down catches up on its next run.
+    "fill-snapshots": {
+        "task": "stats.tasks.fill_snapshots",
+        "schedule": crontab(minute="2-59/5"),
+    },
+    # Nightly, off-peak: drop (and archive) raw events past retention. Deletes run in bounded
+    # batches, so a large backlog never holds one long transaction.
+    "apply-retention": {
+        "task": "stats.tasks.apply_retention",
+        "schedule": crontab(hour=2, minute=30),
+    },
+}

@@ -1,0 +1,233 @@
+"""Django settings for guildstats.
+
+Everything comes from environment variables with safe embedded defaults: with nothing set, the
+service runs on a SQLite file under ``var/`` with in-process stand-ins for Redis (a filesystem
+Celery broker, an in-memory channel layer and a local-memory cache).
+"""
+
+from __future__ import annotations
+
+import os
+from pathlib import Path
+
+from django.core.exceptions import ImproperlyConfigured
+
+from config.database import database_config
+from config.env import env_bool, env_float, env_int, env_list, env_str
+
+BASE_DIR = Path(__file__).resolve().parent.parent
+VAR_DIR = Path(env_str("GUILDSTATS_VAR_DIR", str(BASE_DIR / "var")))
+VAR_DIR.mkdir(parents=True, exist_ok=True)
+# Prometheus counters are shared by the web and worker processes of a host through files here;
+# prometheus_client reads the variable when first imported, which is after settings load.
+os.environ.setdefault("PROMETHEUS_MULTIPROC_DIR", str(VAR_DIR / "prometheus"))
+Path(os.environ["PROMETHEUS_MULTIPROC_DIR"]).mkdir(parents=True, exist_ok=True)
+
+DEV_SECRET_KEY = "dev-only-insecure-guildstats-secret-key"
+DEBUG = env_bool("DEBUG", True)
+SECRET_KEY = env_str("SECRET_KEY", DEV_SECRET_KEY)
+ALLOWED_HOSTS = env_list("ALLOWED_HOSTS", ["localhost", "127.0.0.1", "[::1]", "testserver"])
+if not DEBUG and SECRET_KEY == DEV_SECRET_KEY:
+    raise ImproperlyConfigured("SECRET_KEY must be set when DEBUG is off")
+
+INSTALLED_APPS = [
+    "django.contrib.admin",
+    "django.contrib.auth",
+    "django.contrib.contenttypes",
+    "django.contrib.sessions",
+    "django.contrib.messages",
+    "django.contrib.staticfiles",
+    "rest_framework",
+    "django_filters",
+    "drf_spectacular",
+    "django_celery_beat",
+    "channels",
+    "allauth",
+    "allauth.account",
+    "allauth.socialaccount",
+    "allauth.socialaccount.providers.discord",
+    "guilds",
+    "stats",
+    "moderation",
+    "invites",
+]
+
+MIDDLEWARE = [
+    "django.middleware.security.SecurityMiddleware",
+    "django.contrib.sessions.middleware.SessionMiddleware",
+    "django.middleware.common.CommonMiddleware",
+    "django.middleware.csrf.CsrfViewMiddleware",
+    "django.contrib.auth.middleware.AuthenticationMiddleware",
+    "django.contrib.messages.middleware.MessageMiddleware",
+    "django.middleware.clickjacking.XFrameOptionsMiddleware",
+    "allauth.account.middleware.AccountMiddleware",
+]
+
+# --- "Login with Discord" (django-allauth) --------------------------------------------------
+AUTHENTICATION_BACKENDS = [
+    "django.contrib.auth.backends.ModelBackend",
+    "allauth.account.auth_backends.AuthenticationBackend",
+]
+SOCIALACCOUNT_PROVIDERS = {
+    "discord": {
+        "APPS": [
+            {
+                "client_id": env_str("DISCORD_CLIENT_ID", ""),
+                "secret": env_str("DISCORD_CLIENT_SECRET", ""),
+            }
+        ],
+        "SCOPE": ["identify", "guilds"],
+    }
+}
+SOCIALACCOUNT_STORE_TOKENS = True  # the guilds call at login needs the access token
+SOCIALACCOUNT_LOGIN_ON_GET = True  # /accounts/discord/login/ goes straight to Discord
+SOCIALACCOUNT_AUTO_SIGNUP = True
+ACCOUNT_EMAIL_VERIFICATION = "none"
+LOGIN_REDIRECT_URL = "/api/guilds/"
+
+ROOT_URLCONF = "config.urls"
+ASGI_APPLICATION = "config.asgi.application"
+WSGI_APPLICATION = None
+
+TEMPLATES = [
+    {
+        "BACKEND": "django.template.backends.django.DjangoTemplates",
+        "DIRS": [],
+        "APP_DIRS": True,
+        "OPTIONS": {
+            "context_processors": [
+                "django.template.context_processors.request",
+                "django.contrib.auth.context_processors.auth",
+                "django.contrib.messages.context_processors.messages",
+            ],
+        },
+    },
+]
+
+DATABASES = {
+    "default": database_config(os.environ.get("DATABASE_URL"), VAR_DIR / "guildstats.sqlite3")
+}
+DEFAULT_AUTO_FIELD = "django.db.models.BigAutoField"
+
+LANGUAGE_CODE = "en-us"
+TIME_ZONE = "UTC"
+USE_I18N = True
+USE_TZ = True
+STATIC_URL = "static/"
+STATIC_ROOT = VAR_DIR / "static"
+
+# --- Redis, or embedded stand-ins ------------------------------------------------------------
+REDIS_URL = env_str("REDIS_URL", "")
+
+if REDIS_URL:
+    CACHES = {
+        "default": {
+            "BACKEND": "config.cache.SharedClientRedisCache",
+            "LOCATION": REDIS_URL,
+            "KEY_PREFIX": "guildstats",
+        }
+    }
+    CHANNEL_LAYERS = {
+        "default": {
+            "BACKEND": "channels_redis.core.RedisChannelLayer",
+            "CONFIG": {"hosts": [REDIS_URL], "prefix": "guildstats:asgi"},
+        }
+    }
+    CELERY_BROKER_URL = REDIS_URL
+    CELERY_BROKER_TRANSPORT_OPTIONS: dict[str, object] = {"visibility_timeout": 3600}
+else:
+    CACHES = {"default": {"BACKEND": "django.core.cache.backends.locmem.LocMemCache"}}
+    CHANNEL_LAYERS = {"default": {"BACKEND": "channels.layers.InMemoryChannelLayer"}}
+    # Kombu's filesystem transport lets the web process, the worker and Beat share a queue on one
+    # machine without any server; it polls, hence the short interval.
+    _broker_dir = VAR_DIR / "broker"
+    _broker_dir.mkdir(parents=True, exist_ok=True)
+    CELERY_BROKER_URL = "filesystem://"
+    CELERY_BROKER_TRANSPORT_OPTIONS = {
+        "data_folder_in": str(_broker_dir),
+        "data_folder_out": str(_broker_dir),
+        "store_processed": False,
+        "polling_interval": 0.05,
+    }
+
+CELERY_TASK_ALWAYS_EAGER = env_bool("CELERY_TASK_ALWAYS_EAGER", False)
+CELERY_TASK_EAGER_PROPAGATES = True
+CELERY_TASK_ACKS_LATE = True  # a task whose worker dies is delivered again ...
+CELERY_TASK_REJECT_ON_WORKER_LOST = True  # ... and processing is idempotent, so that is safe
+CELERY_WORKER_PREFETCH_MULTIPLIER = 1
+CELERY_TASK_IGNORE_RESULT = True
+CELERY_RESULT_BACKEND = None
+CELERY_BROKER_CONNECTION_RETRY_ON_STARTUP = True
+CELERY_BEAT_SCHEDULER = "django_celery_beat.schedulers:DatabaseScheduler"
+CELERY_TIMEZONE = "UTC"
+# Celery's Django fixup closes the database connection after every task unless told to reuse
+# it; reconnecting (and re-creating the per-connection staging tables) per task cost more CPU
+# than the processing itself under light load.
+CELERY_DB_REUSE_MAX = env_int("GUILDSTATS_WORKER_DB_REUSE_MAX", 500)
+CELERY_WORKER_MAX_MEMORY_PER_CHILD = env_int("GUILDSTATS_WORKER_MAX_MEMORY_KB", 250_000)
+
+# --- Product settings (GUILDSTATS_*; all documented in README) --------------------------------
+GUILDSTATS = {
+    # Ingest limits: a frame or body above either bound is refused whole with a clear error.
+    "MAX_FRAME_BYTES": env_int("GUILDSTATS_MAX_FRAME_BYTES", 1024 * 1024),
+    "MAX_BATCH_EVENTS": env_int("GUILDSTATS_MAX_BATCH_EVENTS", 5000),
+    # Timestamps may run ahead of our clock by this much (bot clock skew), no more.
+    "FUTURE_TOLERANCE_SECONDS": env_int("GUILDSTATS_FUTURE_TOLERANCE_SECONDS", 300),
+    # Raw events older than this are refused at ingest (and, later, deleted by retention).
+    "RAW_RETENTION_DAYS": env_int("GUILDSTATS_RAW_RETENTION_DAYS", 30),
+    # An open voice session is closed and counted up to this many hours.
+    "VOICE_SESSION_CAP_HOURS": env_float("GUILDSTATS_VOICE_SESSION_CAP_HOURS", 12.0),
+    # Guilds are spread over this many serial processing streams (parallelism across workers).
+    "PROCESSING_SHARDS": env_int("GUILDSTATS_PROCESSING_SHARDS", 8),
+    # How many events one processing transaction takes at most (several batches can share one).
+    "PROCESSING_CHUNK_EVENTS": env_int("GUILDSTATS_PROCESSING_CHUNK_EVENTS", 10000),
+    # A batch still unprocessed after this many seconds is re-enqueued by the sweeper.
+    "SWEEP_AFTER_SECONDS": env_int("GUILDSTATS_SWEEP_AFTER_SECONDS", 10),
+    # /health: processing lag thresholds and the oldest acceptable worker heartbeat.
+    "LAG_WARNING_SECONDS": env_float("GUILDSTATS_LAG_WARNING_SECONDS", 5.0),
+    "LAG_CRITICAL_SECONDS": env_float("GUILDSTATS_LAG_CRITICAL_SECONDS", 60.0),
+    "WORKER_HEARTBEAT_MAX_AGE_SECONDS": env_int("GUILDSTATS_WORKER_HEARTBEAT_MAX_AGE", 90),
+    # Rows past retention are exported here (gzip JSON lines per table and day) before deletion;
+    # empty: delete without exporting.
+    "ARCHIVE_DIR": env_str("GUILDSTATS_ARCHIVE_DIR", ""),
+    # A 5-minute bucket is filled this long after it ends, so late events land before it.
+    "ROLLUP_GRACE_SECONDS": env_int("GUILDSTATS_ROLLUP_GRACE_SECONDS", 120),
+}
+
+LOGGING = {
+    "version": 1,
+    "disable_existing_loggers": False,
+    "formatters": {"plain": {"format": "%(asctime)s %(levelname)s %(name)s %(message)s"}},
+    "handlers": {"console": {"class": "logging.StreamHandler", "formatter": "plain"}},
+    "root": {"handlers": ["console"], "level": env_str("LOG_LEVEL", "INFO")},
+    "loggers": {"django.db.backends": {"level": "WARNING"}},
+}
+
+REST_FRAMEWORK = {
+    "DEFAULT_AUTHENTICATION_CLASSES": [
+        "guilds.api.authentication.ApiKeyAuthentication",
+        "rest_framework.authentication.SessionAuthentication",
+    ],
+    "DEFAULT_PERMISSION_CLASSES": ["rest_framework.permissions.IsAuthenticated"],
+    "DEFAULT_FILTER_BACKENDS": ["django_filters.rest_framework.DjangoFilterBackend"],
+    "DEFAULT_SCHEMA_CLASS": "drf_spectacular.openapi.AutoSchema",
+    "DEFAULT_RENDERER_CLASSES": ["rest_framework.renderers.JSONRenderer"],
+    # Per caller (API key or user), counted in the default cache: Redis when configured, so
+    # every web process shares the count.
+    "DEFAULT_THROTTLE_CLASSES": ["rest_framework.throttling.UserRateThrottle"],
+    "DEFAULT_THROTTLE_RATES": {"user": env_str("GUILDSTATS_API_RATE", "600/min")},
+}
+# Dashboard and leaderboard answers are cached this long (the issue allows at most 60 s).
+API_CACHE_SECONDS = env_int("GUILDSTATS_API_CACHE_SECONDS", 30)
+SPECTACULAR_SETTINGS = {
+    "TITLE": "guildstats API",
+    "DESCRIPTION": "Discord guild statistics. Authenticate with `Authorization: Bearer <api key>`.",
+    "VERSION": "1.0.0",
+    "SERVE_INCLUDE_SCHEMA": False,
+    "APPEND_COMPONENTS": {"securitySchemes": {"ApiKey": {"type": "http", "scheme": "bearer"}}},
+    "SECURITY": [{"ApiKey": []}],
+}
+
+from config.scheduled import BEAT_SCHEDULE  # noqa: E402 - grouped with the Celery settings it feeds
+
+CELERY_BEAT_SCHEDULE = BEAT_SCHEDULE

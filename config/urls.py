@@ -1,0 +1,34 @@
+from django.contrib import admin
+from django.urls import include, path
+from drf_spectacular.views import SpectacularAPIView, SpectacularSwaggerView
+from rest_framework.routers import DefaultRouter
+
+from guilds.api.views import GuildViewSet
+from stats import views as stats_views
+from stats.api.views import GuildStatsViewSet
+
+
+class OptionalSlashRouter(DefaultRouter):
+    """interfaces.md writes /api/guilds/ with a slash and the stats paths without one."""
+
+    include_root_view = False
+
+    def __init__(self) -> None:
+        super().__init__()
+        self.trailing_slash = "/?"
+
+
+router = OptionalSlashRouter()
+router.register(r"guilds", GuildViewSet, basename="guild")
+router.register(r"guilds/(?P<guild_id>[^/.]+)/stats", GuildStatsViewSet, basename="guild-stats")
+
+urlpatterns = [
+    path("admin/", admin.site.urls),
+    path("accounts/", include("allauth.urls")),
+    path("api/ingest/events", stats_views.ingest_events, name="ingest-events"),
+    path("api/schema/", SpectacularAPIView.as_view(), name="schema"),
+    path("api/docs/", SpectacularSwaggerView.as_view(url_name="schema"), name="docs"),
+    path("api/", include(router.urls)),
+    path("health", stats_views.health, name="health"),
+    path("metrics", stats_views.prometheus_metrics, name="metrics"),
+]

@@ -1,0 +1,78 @@
+"""Reads of guild settings for the processors."""
+
+from __future__ import annotations
+
+import zoneinfo
+from collections.abc import Iterable
+from dataclasses import dataclass
+from functools import lru_cache
+
+from guilds.models import Guild, GuildAccess
+
+
+@dataclass(frozen=True)
+class CountingSettings:
+    """What decides whether and on which day an event of a guild is counted."""
+
+    tz: zoneinfo.ZoneInfo
+    is_utc: bool
+    excluded_channel_ids: frozenset[int]
+    count_bots: bool
+
+
+DEFAULT_COUNTING = CountingSettings(
+    tz=zoneinfo.ZoneInfo("UTC"), is_utc=True, excluded_channel_ids=frozenset(), count_bots=False
+)
+
+
+@lru_cache(maxsize=512)
+def zone_of(name: str) -> zoneinfo.ZoneInfo:
+    try:
+        return zoneinfo.ZoneInfo(name)
+    except (zoneinfo.ZoneInfoNotFoundError, ValueError):
+        return zoneinfo.ZoneInfo("UTC")
+
+
+def counting_settings(guild_ids: Iterable[int]) -> dict[int, CountingSettings]:
+    """Counting settings of the guilds that have a row (callers default the others)."""
+    found: dict[int, CountingSettings] = {}
+    rows = Guild.objects.filter(guild_id__in=list(guild_ids)).values_list(
+        "guild_id", "timezone", "excluded_channel_ids", "count_bots"
+    )
+    for guild_id, tz_name, excluded, count_bots in rows:
+        zone = zone_of(tz_name or "UTC")
+        found[guild_id] = CountingSettings(
+            tz=zone,
+            is_utc=zone.key == "UTC",
+            excluded_channel_ids=frozenset(_ints(excluded)),
+            count_bots=count_bots,
+        )
+    return found
+
+
+def _ints(values: object) -> list[int]:
+    if not isinstance(values, list):
+        return []
+    out = []
+    for value in values:
+        try:
+            out.append(int(value))
+        except (TypeError, ValueError):
+            continue
+    return out
+
+
+def accessible_guilds(user: object):  # -> QuerySet[Guild]
+    """The guilds a caller may read: an API key's guilds; for a Discord login, the guilds it
+    manages; every guild for a superuser session."""
+    from guilds.api.authentication import ApiKeyPrincipal
+
+    if isinstance(user, ApiKeyPrincipal):
+        return Guild.objects.filter(guild_id__in=user.guild_ids)
+    if getattr(user, "is_superuser", False):
+        return Guild.objects.all()
+    if getattr(user, "is_authenticated", False):  # "Login with Discord"
+        return Guild.objects.filter(
+            guild_id__in=GuildAccess.objects.filter(user=user).values("guild_id")
+        )
+    return Guild.objects.none()

@@ -1,0 +1,181 @@
+"""Writes of the guilds app: the guild registry (from GUILD_* events) and bot tokens."""
+
+from __future__ import annotations
+
+import hashlib
+import logging
+import secrets
+from collections.abc import Iterable, Sequence
+from datetime import UTC, datetime
+from typing import TYPE_CHECKING, Any, TypeVar
+
+from django.utils import timezone
+from django.utils.dateparse import parse_datetime
+
+from guilds.models import ApiKey, BotToken, Guild
+
+if TYPE_CHECKING:
+    from stats.services.processing import StoredEvent
+
+log = logging.getLogger(__name__)
+
+CredentialT = TypeVar("CredentialT", BotToken, ApiKey)
+TOKEN_PREFIX = "gsb_"
+API_KEY_PREFIX = "gsk_"
+
+# data field (camelCase) -> Guild column, for GUILD_SYNC / GUILD_CREATE / GUILD_UPDATE.
+GUILD_FIELDS = {
+    "name": "name",
+    "icon": "icon",
+    "ownerId": "owner_id",
+    "memberCount": "member_count",
+    "features": "features",
+    "premiumTier": "premium_tier",
+    "premiumSubscriptionCount": "premium_subscription_count",
+}
+
+
+# --- Bot tokens ------------------------------------------------------------------------------
+def hash_token(token: str) -> str:
+    return hashlib.sha256(token.encode()).hexdigest()
+
+
+def create_bot_token(name: str) -> tuple[BotToken, str]:
+    """Create a token; the clear text is returned once and never stored."""
+    token = TOKEN_PREFIX + secrets.token_urlsafe(32)
+    row = BotToken.objects.create(name=name, prefix=token[:12], token_hash=hash_token(token))
+    return row, token
+
+
+def authenticate_bot(authorization: str | None) -> BotToken | None:
+    """The active token named by an ``Authorization: Bot <token>`` header, or None."""
+    if not authorization:
+        return None
+    scheme, _, token = authorization.strip().partition(" ")
+    if scheme.lower() != "bot" or not token.strip():
+        return None
+    row = BotToken.objects.filter(token_hash=hash_token(token.strip()), revoked_at=None).first()
+    return _mark_used(row)
+
+
+# --- API keys --------------------------------------------------------------------------------
+def create_api_key(name: str, guild_ids: Iterable[int]) -> tuple[ApiKey, str]:
+    """Create a key for ``guild_ids`` (guild rows are created if new); the clear key is returned
+    once and never stored."""
+    ids = sorted(set(guild_ids))
+    ensure_guilds(
+        ids, known=Guild.objects.filter(guild_id__in=ids).values_list("guild_id", flat=True)
+    )
+    key = API_KEY_PREFIX + secrets.token_urlsafe(32)
+    row = ApiKey.objects.create(name=name, prefix=key[:12], key_hash=hash_token(key))
+    row.guilds.set(ids)
+    return row, key
+
+
+def authenticate_api_key(key: str) -> ApiKey | None:
+    row = ApiKey.objects.filter(key_hash=hash_token(key.strip()), revoked_at=None).first()
+    return _mark_used(row)
+
+
+def _mark_used(row: CredentialT | None) -> CredentialT | None:
+    """Record a credential's last use, at most once a minute (one write, not one per call)."""
+    if row is None:
+        return None
+    now = timezone.now()
+    if row.last_used_at is None or (now - row.last_used_at).total_seconds() > 60:
+        type(row).objects.filter(pk=row.pk).update(last_used_at=now)
+        row.last_used_at = now
+    return row
+
+
+# --- Guild registry --------------------------------------------------------------------------
+def ensure_guilds(guild_ids: Iterable[int], known: Iterable[int]) -> None:
+    """Create rows for guilds seen for the first time (``known`` already have one), so their
+    settings can be edited in the admin."""
+    missing = set(guild_ids) - set(known)
+    if missing:
+        Guild.objects.bulk_create(
+            [Guild(guild_id=g) for g in sorted(missing)], ignore_conflicts=True
+        )
+
+
+def apply_guild_events(events: Sequence[StoredEvent]) -> None:
+    """Apply GUILD_SYNC / CREATE / UPDATE / DELETE in timestamp order. Stats are never deleted."""
+    for event in events:
+        data = event.data if isinstance(event.data, dict) else {}
+        try:
+            if event.type == "GUILD_SYNC":
+                _apply_sync(data)
+            elif event.type == "GUILD_CREATE":
+                guild_id = _int(data.get("id")) or event.guild_id
+                fields = _guild_fields(data)
+                fields["is_active"] = True
+                joined = _datetime(data.get("joinedAt"))
+                if joined:
+                    fields["joined_at"] = joined
+                Guild.objects.update_or_create(guild_id=guild_id, defaults=fields)
+            elif event.type == "GUILD_UPDATE":
+                changes = data.get("changes") if isinstance(data.get("changes"), dict) else {}
+                new_values = {
+                    key: change.get("new")
+                    for key, change in changes.items()
+                    if isinstance(change, dict) and "new" in change
+                }
+                fields = _guild_fields(new_values)
+                if fields:
+                    Guild.objects.update_or_create(guild_id=event.guild_id, defaults=fields)
+            elif event.type == "GUILD_DELETE":
+                Guild.objects.filter(guild_id=event.guild_id).update(
+                    is_active=False, updated_at=timezone.now()
+                )
+        except (TypeError, ValueError) as exc:  # validated at ingest; never crash a worker
+            log.warning("skipping malformed %s event %s: %s", event.type, event.id, exc)
+
+
+def _apply_sync(data: dict[str, Any]) -> None:
+    listed: list[int] = []
+    for entry in data.get("guilds") or []:
+        if not isinstance(entry, dict) or _int(entry.get("id")) is None:
+            continue
+        guild_id = _int(entry["id"])
+        fields = _guild_fields(entry)
+        fields["is_active"] = True
+        Guild.objects.update_or_create(guild_id=guild_id, defaults=fields)
+        listed.append(guild_id)
+    Guild.objects.exclude(guild_id__in=listed).filter(is_active=True).update(
+        is_active=False, updated_at=timezone.now()
+    )
+
+
+def _guild_fields(data: dict[str, Any]) -> dict[str, Any]:
+    fields: dict[str, Any] = {}
+    for key, column in GUILD_FIELDS.items():
+        if key not in data:
+            continue
+        value = data[key]
+        if column == "owner_id":
+            value = _int(value)
+        elif column in ("member_count", "premium_tier", "premium_subscription_count"):
+            value = _int(value) or 0
+        elif column == "features":
+            value = [str(v) for v in value] if isinstance(value, list) else []
+        elif column == "name":
+            value = str(value or "")[:100]
+        fields[column] = value
+    return fields
+
+
+def _int(value: Any) -> int | None:
+    try:
+        return int(value) if value is not None else None
+    except (TypeError, ValueError):
+        return None
+
+
+def _datetime(value: Any) -> datetime | None:
+    if not isinstance(value, str):
+        return None
+    parsed = parse_datetime(value.replace("Z", "+00:00"))
+    if parsed is not None and timezone.is_naive(parsed):
+        parsed = parsed.replace(tzinfo=UTC)
+    return parsed

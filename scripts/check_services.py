@@ -1,0 +1,32 @@
+"""Fail loudly (exit 1) when the PostgreSQL or Redis the test suite needs is unreachable."""
+
+from __future__ import annotations
+
+import sys
+
+import psycopg
+import redis
+
+
+def main(database_url: str, redis_url: str) -> int:
+    problems = []
+    try:
+        with psycopg.connect(database_url, connect_timeout=5) as conn:
+            conn.execute("SELECT 1")
+    except Exception as exc:
+        problems.append(f"PostgreSQL unreachable at {database_url}: {exc}")
+    try:
+        redis.Redis.from_url(redis_url, socket_timeout=5).ping()
+    except Exception as exc:
+        problems.append(f"Redis unreachable at {redis_url}: {exc}")
+    for problem in problems:
+        print(f"ERROR: {problem}", file=sys.stderr)
+    if problems:
+        print("Start the services (see README, 'Services') and run again.", file=sys.stderr)
+        return 1
+    print("PostgreSQL and Redis are reachable.")
+    return 0
+
+
+if __name__ == "__main__":
+    sys.exit(main(sys.argv[1], sys.argv[2]))

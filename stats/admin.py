@@ -1,0 +1,73 @@
+from django.contrib import admin
+
+from stats.models import (
+    ChannelDailyStats,
+    Event,
+    IngestBatch,
+    MemberDailyStats,
+    MemberStats,
+    VoiceSession,
+)
+
+
+class ReadOnlyAdmin(admin.ModelAdmin):
+    """Pipeline state is written by the processors only."""
+
+    def has_add_permission(self, request, obj=None) -> bool:  # type: ignore[no-untyped-def]
+        return False
+
+    def has_change_permission(self, request, obj=None) -> bool:  # type: ignore[no-untyped-def]
+        return False
+
+
+@admin.register(MemberStats)
+class MemberStatsAdmin(ReadOnlyAdmin):
+    list_display = (
+        "guild_id",
+        "user_id",
+        "total_messages",
+        "total_voice_seconds",
+        "total_reactions_given",
+        "total_reactions_received",
+        "last_seen",
+        "is_bot",
+    )
+    list_filter = ("is_bot",)
+    search_fields = ("=guild_id", "=user_id")
+    show_full_result_count = False
+
+
+@admin.register(MemberDailyStats)
+class MemberDailyStatsAdmin(ReadOnlyAdmin):
+    list_display = ("guild_id", "day", "user_id", "messages", "voice_seconds", "reactions_given")
+    search_fields = ("=guild_id", "=user_id")
+    date_hierarchy = "day"
+    show_full_result_count = False
+
+
+@admin.register(ChannelDailyStats)
+class ChannelDailyStatsAdmin(ReadOnlyAdmin):
+    list_display = ("guild_id", "day", "channel_id", "messages", "voice_seconds")
+    search_fields = ("=guild_id", "=channel_id")
+    show_full_result_count = False
+
+
+@admin.register(VoiceSession)
+class VoiceSessionAdmin(ReadOnlyAdmin):
+    list_display = ("guild_id", "user_id", "channel_id", "joined_at")
+    search_fields = ("=guild_id", "=user_id")
+
+
+@admin.register(IngestBatch)
+class IngestBatchAdmin(ReadOnlyAdmin):
+    list_display = ("id", "frame_id", "shard", "transport", "received_at", "processed_at")
+    list_filter = ("transport", "shard")
+    search_fields = ("=frame_id",)
+    show_full_result_count = False
+
+
+@admin.register(Event)
+class EventAdmin(ReadOnlyAdmin):
+    list_display = ("id", "type", "guild_id", "user_id", "channel_id", "timestamp")
+    search_fields = ("=guild_id", "=user_id", "=type")
+    show_full_result_count = False

@@ -1,0 +1,130 @@
+"""Query parameters of the stats API (validated: a bad value answers 400 naming the field) and
+response shapes (for the OpenAPI schema)."""
+
+from __future__ import annotations
+
+from rest_framework import serializers
+
+from stats.periods import PERIODS
+
+
+class PeriodQuery(serializers.Serializer):
+    period = serializers.ChoiceField(choices=PERIODS, default="week")
+
+
+class MembersQuery(serializers.Serializer):
+    page = serializers.IntegerField(min_value=1, default=1)
+    pageSize = serializers.IntegerField(min_value=1, max_value=100, default=20)
+    sortBy = serializers.ChoiceField(
+        choices=("messages", "voice", "reactions", "lastSeen"), default="messages"
+    )
+    sortOrder = serializers.ChoiceField(choices=("asc", "desc"), default="desc")
+    minMessages = serializers.IntegerField(min_value=0, required=False)
+    minVoiceMinutes = serializers.IntegerField(min_value=0, required=False)
+    activeOnly = serializers.BooleanField(default=False)
+
+
+class LeaderboardQuery(serializers.Serializer):
+    category = serializers.ChoiceField(
+        choices=("messages", "voice", "reactions", "overall"), default="messages"
+    )
+    period = serializers.ChoiceField(choices=PERIODS, default="all")
+    limit = serializers.IntegerField(min_value=1, max_value=100, default=10)
+
+
+# --- responses (documentation) ---------------------------------------------------------------
+class TopMember(serializers.Serializer):
+    userId = serializers.CharField()
+    totalMessages = serializers.IntegerField()
+    totalVoiceMinutes = serializers.IntegerField()
+
+
+class Dashboard(serializers.Serializer):
+    guildId = serializers.CharField()
+    period = serializers.ChoiceField(choices=PERIODS)
+    totalMessages = serializers.IntegerField()
+    totalVoiceMinutes = serializers.IntegerField()
+    totalReactions = serializers.IntegerField()
+    uniqueActiveUsers = serializers.IntegerField()
+    messagesChange = serializers.FloatField(allow_null=True, help_text="% vs previous period")
+    voiceMinutesChange = serializers.FloatField(allow_null=True)
+    reactionsChange = serializers.FloatField(allow_null=True)
+    activeUsersChange = serializers.FloatField(allow_null=True)
+    topMembers = TopMember(many=True)
+    periodStart = serializers.DateTimeField(allow_null=True)
+    periodEnd = serializers.DateTimeField()
+
+
+class Member(serializers.Serializer):
+    userId = serializers.CharField()
+    guildId = serializers.CharField()
+    totalMessages = serializers.IntegerField()
+    totalVoiceMinutes = serializers.IntegerField()
+    totalVoiceSeconds = serializers.IntegerField()
+    totalReactionsGiven = serializers.IntegerField()
+    totalReactionsReceived = serializers.IntegerField()
+    lastMessageAt = serializers.DateTimeField(allow_null=True)
+    lastVoiceAt = serializers.DateTimeField(allow_null=True)
+    lastSeen = serializers.DateTimeField(allow_null=True)
+    joinedAt = serializers.DateTimeField(allow_null=True)
+
+
+class Pagination(serializers.Serializer):
+    total = serializers.IntegerField()
+    page = serializers.IntegerField()
+    pageSize = serializers.IntegerField()
+    totalPages = serializers.IntegerField()
+
+
+class MemberPage(serializers.Serializer):
+    members = Member(many=True)
+    pagination = Pagination()
+
+
+class LeaderboardEntry(serializers.Serializer):
+    rank = serializers.IntegerField()
+    userId = serializers.CharField()
+    score = serializers.IntegerField()
+    totalMessages = serializers.IntegerField()
+    totalVoiceMinutes = serializers.IntegerField()
+    totalReactions = serializers.IntegerField()
+    badge = serializers.ChoiceField(choices=("gold", "silver", "bronze"), required=False)
+
+
+class Leaderboard(serializers.Serializer):
+    guildId = serializers.CharField()
+    category = serializers.CharField()
+    period = serializers.CharField()
+    entries = LeaderboardEntry(many=True)
+    updatedAt = serializers.DateTimeField()
+
+
+class PeriodTotals(serializers.Serializer):
+    totalMessages = serializers.IntegerField()
+    totalVoiceMinutes = serializers.IntegerField()
+    totalReactions = serializers.IntegerField()
+    uniqueActiveUsers = serializers.IntegerField()
+
+
+class TopChannel(serializers.Serializer):
+    channelId = serializers.CharField()
+    messages = serializers.IntegerField()
+    voiceMinutes = serializers.IntegerField()
+
+
+class OverviewMember(serializers.Serializer):
+    userId = serializers.CharField()
+    messages = serializers.IntegerField()
+    voiceMinutes = serializers.IntegerField()
+    reactions = serializers.IntegerField()
+
+
+class Overview(serializers.Serializer):
+    guildId = serializers.CharField()
+    today = PeriodTotals()
+    week = PeriodTotals()
+    month = PeriodTotals()
+    topChannels = TopChannel(many=True)
+    topMembers = OverviewMember(many=True)
+    periodStart = serializers.DateTimeField()
+    periodEnd = serializers.DateTimeField()

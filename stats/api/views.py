@@ -1,0 +1,103 @@
+"""The stats endpoints under /api/guilds/{guildId}/stats/. Views validate parameters, check the
+guild is in the caller's scope and call one selector; the logic lives in stats.api_selectors."""
+
+from __future__ import annotations
+
+from collections.abc import Callable
+
+from django.conf import settings
+from django.core.cache import cache
+from django.utils import timezone
+from drf_spectacular.utils import OpenApiParameter, extend_schema
+from rest_framework import viewsets
+from rest_framework.decorators import action
+from rest_framework.renderers import JSONRenderer
+from rest_framework.request import Request
+from rest_framework.response import Response
+
+from guilds.api.views import guild_in_scope
+from guilds.models import Guild
+from stats import api_selectors
+from stats.api import serializers as s
+from stats.api.renderers import CSVRenderer
+
+GUILD_PATH = OpenApiParameter("guild_id", str, OpenApiParameter.PATH, description="guild id")
+FORMAT_PARAM = OpenApiParameter(
+    "format", str, enum=["json", "csv"], description="csv: every matching member, as a file"
+)
+
+
+class GuildStatsViewSet(viewsets.ViewSet):
+    lookup_field = "guild_id"
+
+    @extend_schema(parameters=[GUILD_PATH, s.PeriodQuery], responses=s.Dashboard)
+    @action(detail=False, methods=["get"])
+    def dashboard(self, request: Request, guild_id: str) -> Response:
+        guild = guild_in_scope(request, guild_id)
+        query = _valid(s.PeriodQuery, request)
+        return Response(
+            _cached(
+                ("dashboard", guild.guild_id, query["period"]),
+                lambda: api_selectors.dashboard(guild, query["period"], timezone.now()),
+            )
+        )
+
+    @extend_schema(
+        parameters=[GUILD_PATH, s.MembersQuery, FORMAT_PARAM],
+        responses={(200, "application/json"): s.MemberPage, (200, "text/csv"): str},
+    )
+    @action(detail=False, methods=["get"], renderer_classes=[JSONRenderer, CSVRenderer])
+    def members(self, request: Request, guild_id: str) -> Response:
+        guild = guild_in_scope(request, guild_id)
+        q = _valid(s.MembersQuery, request)
+        rows = api_selectors.member_query(
+            guild,
+            sort_by=q["sortBy"],
+            sort_order=q["sortOrder"],
+            min_messages=q.get("minMessages"),
+            min_voice_minutes=q.get("minVoiceMinutes"),
+            active_only=q["activeOnly"],
+            now=timezone.now(),
+        )
+        if request.accepted_renderer.format == "csv":  # every matching member, not one page
+            body = {"rows": [api_selectors.member_row(m) for m in rows.iterator()]}
+            return Response(body, headers={"Content-Disposition": _attachment(guild, "members")})
+        return Response(api_selectors.member_page(rows, page=q["page"], page_size=q["pageSize"]))
+
+    @extend_schema(parameters=[GUILD_PATH, s.LeaderboardQuery], responses=s.Leaderboard)
+    @action(detail=False, methods=["get"])
+    def leaderboard(self, request: Request, guild_id: str) -> Response:
+        guild = guild_in_scope(request, guild_id)
+        q = _valid(s.LeaderboardQuery, request)
+        return Response(
+            api_selectors.leaderboard(
+                guild,
+                category=q["category"],
+                period=q["period"],
+                limit=q["limit"],
+                now=timezone.now(),
+            )
+        )
+
+    @extend_schema(parameters=[GUILD_PATH], responses=s.Overview)
+    @action(detail=False, methods=["get"])
+    def overview(self, request: Request, guild_id: str) -> Response:
+        guild = guild_in_scope(request, guild_id)
+        return Response(api_selectors.overview(guild, timezone.now()))
+
+
+def _cached(key: tuple, compute: Callable[[], dict]) -> dict:
+    """Dashboards and leaderboards are read far more often than they change: serve them from
+    the cache (Redis when configured) for API_CACHE_SECONDS, within the 60 s allowed."""
+    name = "api:" + ":".join(str(part) for part in key)
+    return cache.get_or_set(name, compute, timeout=settings.API_CACHE_SECONDS)
+
+
+def _attachment(guild: Guild, what: str) -> str:
+    return f'attachment; filename="guild-{guild.guild_id}-{what}.csv"'
+
+
+def _valid(serializer_class: type, request: Request) -> dict:
+    serializer = serializer_class(data=request.query_params)
+    serializer.is_valid(raise_exception=True)  # 400 {"field": ["reason"]}
+    return serializer.validated_data

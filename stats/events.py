@@ -1,0 +1,235 @@
+"""The bot event contract (seed 001 ``BotEventDto``) and its validation.
+
+Validation runs once per event on the ingest hot path, so it uses msgspec (compiled, strict
+schema conversion) rather than a DRF serializer per event. Each failure becomes a short reason
+for the ack plus a low-cardinality code for /metrics.
+"""
+
+from __future__ import annotations
+
+import re
+from typing import Annotated, Any
+
+import msgspec
+from msgspec import Meta, Struct
+
+SNOWFLAKE_MAX = 2**63 - 1
+
+# Snowflakes and type names are checked in parse_event with str methods: a msgspec ``pattern``
+# runs Python's re per field, which cost more than the rest of the decoding put together.
+Snowflake = str
+TYPE_NAME = re.compile(r"[A-Z][A-Z0-9_]{0,63}")
+ClientId = Annotated[str, Meta(min_length=1, max_length=64)]
+
+
+class BotEvent(Struct, rename="camel"):
+    """One event as a bot sends it. Unknown extra fields are ignored, not refused."""
+
+    type: str
+    guild_id: Snowflake
+    timestamp: int
+    user_id: Snowflake | None = None
+    channel_id: Snowflake | None = None
+    message_id: Snowflake | None = None
+    role_id: Snowflake | None = None
+    shard_id: int | None = None
+    data: dict[str, Any] | None = None
+    id: ClientId | None = None
+
+
+# --- Event types -----------------------------------------------------------------------------
+MODERATION_TYPES = frozenset(
+    {
+        "GUILD_BAN_ADD",
+        "GUILD_BAN_REMOVE",
+        "GUILD_MEMBER_REMOVE",
+        "GUILD_MEMBER_ADD",
+        "MESSAGE_DELETE",
+        "MESSAGE_DELETE_BULK",
+        "GUILD_AUDIT_LOG_ENTRY_CREATE",
+        "AUTO_MODERATION_ACTION_EXECUTION",
+    }
+)
+INVITE_TYPES = frozenset({"INVITE_CREATE", "INVITE_DELETE", "INVITE_USE"})
+GUILD_TYPES = frozenset({"GUILD_SYNC", "GUILD_CREATE", "GUILD_DELETE", "GUILD_UPDATE"})
+SNAPSHOT_TYPES = frozenset({"METRICS_SNAPSHOT", "MEMBER_ACTIVITY_SNAPSHOT"})
+MESSAGE_TYPES = frozenset({"MESSAGE_CREATE", "MESSAGE_UPDATE"})
+VOICE_TYPES = frozenset(
+    {
+        "VOICE_STATE_UPDATE",
+        "VOICE_CHANNEL_JOIN",
+        "VOICE_CHANNEL_LEAVE",
+        "VOICE_CHANNEL_MOVE",
+        "VOICE_MUTE",
+        "VOICE_UNMUTE",
+        "VOICE_SELF_MUTE",
+        "VOICE_SELF_DEAFEN",
+    }
+)
+REACTION_TYPES = frozenset(
+    {
+        "MESSAGE_REACTION_ADD",
+        "MESSAGE_REACTION_REMOVE",
+        "MESSAGE_REACTION_REMOVE_ALL",
+        "MESSAGE_REACTION_REMOVE_EMOJI",
+    }
+)
+# Seed 001 "catégories futures": defined by the contract, stored, not processed yet.
+FUTURE_TYPES = frozenset(
+    {
+        "ROLE_CREATE",
+        "ROLE_DELETE",
+        "ROLE_UPDATE",
+        "CHANNEL_CREATE",
+        "CHANNEL_DELETE",
+        "CHANNEL_UPDATE",
+        "THREAD_CREATE",
+        "THREAD_UPDATE",
+        "THREAD_DELETE",
+        "EMOJI_CREATE",
+        "EMOJI_DELETE",
+        "EMOJI_UPDATE",
+        "XP_GAIN",
+        "LEVEL_UP",
+        "PRESENCE_UPDATE",
+    }
+)
+KNOWN_TYPES = (
+    MODERATION_TYPES
+    | INVITE_TYPES
+    | GUILD_TYPES
+    | SNAPSHOT_TYPES
+    | MESSAGE_TYPES
+    | VOICE_TYPES
+    | REACTION_TYPES
+    | FUTURE_TYPES
+)
+
+# Fields without which an event of that type cannot be counted.
+REQUIRED_FIELDS: dict[str, tuple[str, ...]] = {
+    "MESSAGE_CREATE": ("user_id", "channel_id"),
+    "MESSAGE_REACTION_ADD": ("user_id",),
+    "MESSAGE_REACTION_REMOVE": ("user_id",),
+    "VOICE_STATE_UPDATE": ("user_id",),
+    "VOICE_CHANNEL_JOIN": ("user_id", "channel_id"),
+    "VOICE_CHANNEL_LEAVE": ("user_id",),
+    "VOICE_CHANNEL_MOVE": ("user_id", "channel_id"),
+}
+
+
+# --- `data` payloads that the processors read ------------------------------------------------
+class ReactionData(Struct, rename="camel"):
+    message_author_id: Snowflake | None = None
+    emoji: str | dict[str, Any] | None = None
+    bot: bool = False
+
+
+class VoiceMoveData(Struct, rename="camel"):
+    old_channel_id: Snowflake | None = None
+    new_channel_id: Snowflake | None = None
+
+
+class SyncedGuild(Struct, rename="camel"):
+    id: Snowflake
+    name: str = ""
+    icon: str | None = None
+    owner_id: Snowflake | None = None
+    member_count: int = 0
+    features: list[str] = []
+    premium_tier: int = 0
+    premium_subscription_count: int = 0
+
+
+class GuildSyncData(Struct, rename="camel"):
+    guilds: list[SyncedGuild]
+
+
+class GuildCreateData(SyncedGuild, rename="camel"):
+    joined_at: str | None = None
+
+
+class GuildUpdateData(Struct, rename="camel"):
+    changes: dict[str, Any]
+    id: Snowflake | None = None
+
+
+DATA_SCHEMAS: dict[str, type[Struct]] = {
+    "MESSAGE_REACTION_ADD": ReactionData,
+    "MESSAGE_REACTION_REMOVE": ReactionData,
+    "VOICE_CHANNEL_MOVE": VoiceMoveData,
+    "GUILD_SYNC": GuildSyncData,
+    "GUILD_CREATE": GuildCreateData,
+    "GUILD_UPDATE": GuildUpdateData,
+}
+
+
+class Rejection(Exception):
+    """An event that cannot be accepted; ``code`` labels /metrics, ``message`` goes to the bot."""
+
+    def __init__(self, code: str, message: str) -> None:
+        super().__init__(message)
+        self.code = code
+        self.message = message
+
+
+class Envelope(Struct):
+    """The seed's Socket.IO-style frame: ``{"event": "to-backend", "data": [events]}``."""
+
+    data: list[msgspec.Raw]
+    event: str | None = None
+
+
+# A frame is split into raw event slices first, so one bad event cannot spoil the others; each
+# slice is then decoded straight into a BotEvent (no intermediate dict: the fast path).
+FRAME_DECODER = msgspec.json.Decoder(list[msgspec.Raw] | Envelope)
+_EVENT_DECODER = msgspec.json.Decoder(BotEvent)
+_SNOWFLAKE_FIELDS = ("guild_id", "user_id", "channel_id", "message_id", "role_id")
+
+
+def parse_event(raw: bytes, now_ms: int, oldest_ms: int, newest_ms: int) -> BotEvent:
+    """Decode one event's JSON into a valid ``BotEvent`` or raise ``Rejection``."""
+    try:
+        event = _EVENT_DECODER.decode(raw)
+    except msgspec.ValidationError as exc:
+        text = str(exc)
+        if text.startswith("Expected `object`") and " - at `" not in text:
+            raise Rejection("not_an_object", "event must be a JSON object") from None
+        code = "missing_field" if text.startswith("Object missing required") else "invalid_field"
+        raise Rejection(code, text) from None
+    if event.type not in KNOWN_TYPES and TYPE_NAME.fullmatch(event.type) is None:
+        raise Rejection("invalid_field", "type must be an UPPER_SNAKE_CASE event type")
+    for name in _SNOWFLAKE_FIELDS:
+        value = getattr(event, name)
+        if value is not None and not _is_snowflake(value):
+            raise Rejection("invalid_field", f"{_camel(name)} is not a valid snowflake")
+    if event.timestamp > newest_ms:
+        raise Rejection(
+            "timestamp_out_of_range",
+            f"timestamp is {(event.timestamp - now_ms) / 1000:.0f}s in the future",
+        )
+    if event.timestamp < oldest_ms:
+        raise Rejection("timestamp_out_of_range", "timestamp is older than the raw-event retention")
+    required = REQUIRED_FIELDS.get(event.type)
+    if required:
+        for field in required:
+            if getattr(event, field) is None:
+                raise Rejection("missing_field", f"{event.type} requires {_camel(field)}")
+    schema = DATA_SCHEMAS.get(event.type)
+    if schema is not None:
+        try:
+            msgspec.convert(event.data or {}, schema, strict=True)
+        except msgspec.ValidationError as exc:
+            raise Rejection("invalid_data", f"data: {exc}".replace("`$", "`$.data")) from None
+    return event
+
+
+def _is_snowflake(value: str) -> bool:
+    """A decimal string (ASCII digits only) of a positive 64-bit signed integer."""
+    if not (0 < len(value) <= 19 and value.isascii() and value.isdigit()):
+        return False
+    return 0 < int(value) <= SNOWFLAKE_MAX
+
+
+def _camel(name: str) -> str:
+    head, *rest = name.split("_")
+    return head + "".join(part.title() for part in rest)

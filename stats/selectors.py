@@ -1,0 +1,95 @@
+"""Reads of the pipeline's state for /health and /metrics."""
+
+from __future__ import annotations
+
+from dataclasses import dataclass
+
+from django.conf import settings
+from django.db import connection
+from django.db.models import Min
+from django.utils import timezone
+
+from stats.models import IngestBatch, MemberStats, VoiceSession, WorkerHeartbeat
+
+
+@dataclass(frozen=True)
+class PipelineState:
+    pending_batches: int
+    processing_lag_seconds: float
+    open_voice_sessions: int
+
+
+def pipeline_state() -> PipelineState:
+    pending = IngestBatch.objects.filter(processed_at__isnull=True)
+    oldest = pending.aggregate(oldest=Min("received_at"))["oldest"]
+    lag = (timezone.now() - oldest).total_seconds() if oldest else 0.0
+    return PipelineState(
+        pending_batches=pending.count(),
+        processing_lag_seconds=max(lag, 0.0),
+        open_voice_sessions=VoiceSession.objects.count(),
+    )
+
+
+def health_report() -> tuple[bool, dict[str, object]]:
+    """(healthy, report) covering database, Redis, workers and processing lag."""
+    checks: dict[str, object] = {}
+    healthy = True
+
+    try:
+        with connection.cursor() as cursor:
+            cursor.execute("SELECT 1")
+        checks["database"] = {"status": "ok", "vendor": connection.vendor}
+    except Exception as exc:
+        checks["database"] = {"status": "down", "error": str(exc)}
+        return False, {"status": "down", "checks": checks}
+
+    if settings.REDIS_URL:
+        try:
+            import redis
+
+            redis.Redis.from_url(settings.REDIS_URL, socket_timeout=1).ping()
+            checks["redis"] = {"status": "ok"}
+        except Exception as exc:
+            checks["redis"] = {"status": "down", "error": str(exc)}
+            healthy = False
+    else:
+        checks["redis"] = {"status": "not_configured", "mode": "embedded"}
+
+    limits = settings.GUILDSTATS
+    beat = WorkerHeartbeat.objects.order_by("-seen_at").first()
+    if beat is None:
+        checks["workers"] = {"status": "down", "error": "no worker heartbeat yet"}
+        healthy = False
+    else:
+        age = (timezone.now() - beat.seen_at).total_seconds()
+        ok = age <= limits["WORKER_HEARTBEAT_MAX_AGE_SECONDS"]
+        checks["workers"] = {
+            "status": "ok" if ok else "down",
+            "lastHeartbeatSecondsAgo": round(age, 1),
+        }
+        healthy &= ok
+
+    state = pipeline_state()
+    lag = state.processing_lag_seconds
+    if lag >= limits["LAG_CRITICAL_SECONDS"]:
+        lag_status = "critical"
+        healthy = False
+    elif lag >= limits["LAG_WARNING_SECONDS"]:
+        lag_status = "warning"
+    else:
+        lag_status = "ok"
+    checks["processing"] = {
+        "status": lag_status,
+        "lagSeconds": round(lag, 3),
+        "pendingBatches": state.pending_batches,
+    }
+    return healthy, {"status": "ok" if healthy else "degraded", "checks": checks}
+
+
+def known_bots(guild_ids: set[int]) -> set[tuple[int, int]]:
+    """(guild, user) of the members marked as bot accounts in these guilds (partial index)."""
+    return set(
+        MemberStats.objects.filter(guild_id__in=guild_ids, is_bot=True).values_list(
+            "guild_id", "user_id"
+        )
+    )

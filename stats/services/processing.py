@@ -1,0 +1,293 @@
+"""Apply acknowledged batches to member statistics, exactly once.
+
+Guilds are spread over ``PROCESSING_SHARDS`` serial streams (``guild_id % shards``). A stream is
+drained under a lock (PostgreSQL advisory lock; SQLite serialises writers by itself) in batch-id
+order, a chunk of batches per transaction: the chunk's counter deltas, its voice-session changes
+and the ``processed_at`` marks of its batches commit together. A task that is retried, a worker
+killed mid-chunk, or a batch received twice therefore never counts an event twice or drops one;
+and two workers never interleave one member's voice transitions.
+"""
+
+from __future__ import annotations
+
+import logging
+import time
+from collections import defaultdict
+from collections.abc import Callable, Sequence
+from dataclasses import dataclass
+from datetime import UTC, datetime, timedelta
+from typing import Any
+
+import msgspec
+from django.conf import settings
+from django.db import connection, transaction
+from django.db.models import Count
+from django.utils import timezone
+
+from guilds.selectors import counting_settings
+from guilds.services import apply_guild_events, ensure_guilds
+from stats import metrics
+from stats.events import GUILD_TYPES, VOICE_TYPES
+from stats.models import Event, IngestBatch, VoiceSession
+from stats.selectors import known_bots
+from stats.services.activity import apply_message_events, apply_reaction_events
+from stats.services.counting import CounterDeltas
+from stats.services.scheduling import release_drain
+from stats.services.voice import apply_voice_events, close_sessions_older_than, session_cap
+from stats.sql import try_lock
+
+log = logging.getLogger(__name__)
+
+# Advisory-lock namespace: shard s locks LOCK_BASE + s.
+LOCK_BASE = 0x6775_696C_0000  # "guil"
+EPOCH = datetime(1970, 1, 1, tzinfo=UTC)
+
+
+@dataclass(slots=True)
+class StoredEvent:
+    id: int
+    type: str
+    guild_id: int
+    user_id: int | None
+    channel_id: int | None
+    timestamp: datetime
+    data: dict[str, Any] | None
+    # The author is a bot account (``data.bot`` is true); read separately so that events whose
+    # processors need no ``data`` do not have to load it.
+    bot: bool = False
+
+
+Handler = Callable[[Sequence[StoredEvent], CounterDeltas], None]
+
+# Event type -> processor. Types not listed are stored raw and not processed.
+ACTIVITY_HANDLERS: dict[str, Handler] = {
+    "MESSAGE_CREATE": apply_message_events,
+    "MESSAGE_REACTION_ADD": apply_reaction_events,
+    **{t: apply_voice_events for t in VOICE_TYPES},
+}
+
+
+@dataclass
+class DrainResult:
+    applied: int  # events applied by this call
+    busy: bool = False  # another worker holds the shard (and will see this batch)
+    next_batch_id: int | None = None  # work left in the shard after this call's budget
+
+
+@dataclass
+class ProcessResult:
+    applied: int
+    leftover_batch_ids: list[int]  # shards whose drain budget ran out: hand these on
+
+
+def process_batches(batch_ids: Sequence[int], *, wait: bool = True) -> ProcessResult:
+    """Make sure ``batch_ids`` are applied, together with every pending batch of their shards.
+
+    One call serves all the shards of a frame: a shard another worker holds is skipped (that
+    worker will see the batch), the others are drained in turn. A retried or duplicate task finds
+    its batches processed and applies nothing twice; it still drains their shards, because
+    batches that committed while its claim was held enqueued no task of their own.
+    """
+    shards = sorted(
+        set(IngestBatch.objects.filter(pk__in=list(batch_ids)).values_list("shard", flat=True))
+    )
+    applied, leftover = 0, []
+    for shard in shards:
+        release_drain(shard)  # from here on, a newly committed batch enqueues its own task
+        result = drain_shard(shard, wait=wait)
+        applied += result.applied
+        if result.next_batch_id is not None:
+            leftover.append(result.next_batch_id)
+    return ProcessResult(applied, leftover)
+
+
+def drain_shard(shard: int, *, wait: bool = True, max_chunks: int = 20) -> DrainResult:
+    """Apply pending batches of ``shard`` in id order, one chunk per transaction.
+
+    ``busy`` when ``wait`` is off and another worker holds the shard. That is not a retry
+    signal: the holder re-checks for pending batches after releasing the lock, so a batch that
+    committed before a failed attempt to take the lock is always seen, by the holder or by a
+    later drain. (Retrying instead made waiting tasks spin against a busy shard.)
+    """
+    applied = 0
+    for _ in range(max_chunks):
+        started = time.perf_counter()
+        with transaction.atomic():
+            # processing commits need not wait for the WAL flush: see try_lock
+            if not try_lock(LOCK_BASE + shard, wait=wait, relax_durability=True):
+                return DrainResult(applied, busy=applied == 0)
+            batch_ids, events = _take_chunk(shard)
+            if batch_ids:
+                apply_events(events)
+                IngestBatch.objects.filter(pk__in=batch_ids).update(processed_at=timezone.now())
+        if not batch_ids:  # lock released: anything committed meanwhile is visible now
+            if _has_pending(shard):
+                continue
+            return DrainResult(applied)
+        applied += len(events)
+        metrics.PROCESSED.inc(len(events))
+        small = len(events) < settings.GUILDSTATS["PROCESSING_CHUNK_EVENTS"] // 2
+        if small and not _has_pending(shard):
+            # a small chunk took everything pending: no need for another locked read
+            return DrainResult(applied)
+        log.debug(
+            "shard %s: %s events from %s batches in %.3fs",
+            shard,
+            len(events),
+            len(batch_ids),
+            time.perf_counter() - started,
+        )
+    # budget spent with work left: the caller hands the rest to a new task
+    first = (
+        IngestBatch.objects.filter(shard=shard, processed_at__isnull=True)
+        .order_by("pk")
+        .values_list("pk", flat=True)
+        .first()
+    )
+    return DrainResult(applied, next_batch_id=first)
+
+
+def _has_pending(shard: int) -> bool:
+    return IngestBatch.objects.filter(shard=shard, processed_at__isnull=True).exists()
+
+
+def _take_chunk(shard: int) -> tuple[list[int], list[StoredEvent]]:
+    """The oldest pending batches of ``shard`` up to the chunk size, and their events in
+    timestamp order (several batches' events merged, so transitions across batches line up)."""
+    limit = settings.GUILDSTATS["PROCESSING_CHUNK_EVENTS"]
+    pending = list(
+        IngestBatch.objects.filter(shard=shard, processed_at__isnull=True)
+        .order_by("pk")
+        .values_list("pk", flat=True)[:500]
+    )
+    batch_ids: list[int] = []
+    total = 0
+    for start in range(0, len(pending), 50):  # sizes counted a slice at a time, as needed
+        group = pending[start : start + 50]
+        counts = dict(
+            Event.objects.filter(batch_id__in=group)
+            .values_list("batch_id")
+            .annotate(n=Count("id"))
+            .values_list("batch_id", "n")
+        )
+        for batch_id in group:
+            count = counts.get(batch_id, 0)
+            if batch_ids and total + count > limit:
+                break
+            batch_ids.append(batch_id)
+            total += count
+        else:
+            continue
+        break
+    if not batch_ids:
+        return [], []
+    return batch_ids, _load_events(batch_ids)
+
+
+# Only these types need their ``data`` read back; the rest are counted from the columns alone.
+TYPES_READING_DATA = sorted(GUILD_TYPES | {"MESSAGE_REACTION_ADD", "VOICE_CHANNEL_MOVE"})
+_decode_json = msgspec.json.Decoder().decode
+
+
+def _load_events(batch_ids: list[int]) -> list[StoredEvent]:
+    if connection.vendor != "postgresql":
+        rows = (
+            Event.objects.filter(batch_id__in=batch_ids)
+            .order_by("timestamp", "id")
+            .values_list("id", "type", "guild_id", "user_id", "channel_id", "timestamp", "data")
+        )
+        return [
+            StoredEvent(*row, bot=isinstance(row[6], dict) and row[6].get("bot") is True)
+            for row in rows
+        ]
+    # PostgreSQL: one raw query, epoch milliseconds instead of parsed timestamps, and JSON only
+    # where a processor reads it; the ORM's per-row converters cost more than the rest.
+    with connection.cursor() as cursor:
+        cursor.execute(
+            "SELECT id, type, guild_id, user_id, channel_id, "
+            "(extract(epoch FROM timestamp) * 1000)::bigint, "
+            "CASE WHEN type = ANY(%s) THEN data END, "
+            "coalesce(data @> '{\"bot\": true}', false) "
+            "FROM events WHERE batch_id = ANY(%s) ORDER BY timestamp, id",
+            [TYPES_READING_DATA, batch_ids],
+        )
+        rows = cursor.fetchall()
+    return [
+        StoredEvent(
+            id_,
+            type_,
+            guild,
+            user,
+            channel,
+            EPOCH + timedelta(milliseconds=ms),
+            None if data is None else (_decode_json(data) if isinstance(data, str) else data),
+            bot,
+        )
+        for id_, type_, guild, user, channel, ms, data, bot in rows
+    ]
+
+
+def apply_events(events: Sequence[StoredEvent]) -> None:
+    """Run every processor over ``events`` (sorted by timestamp) and write the deltas."""
+    guild_ids = {e.guild_id for e in events}
+    guild_events = [e for e in events if e.type in GUILD_TYPES]
+    if guild_events:
+        apply_guild_events(guild_events)
+    settings_by_guild = counting_settings(guild_ids)
+    ensure_guilds(guild_ids, known=settings_by_guild)
+
+    by_handler: dict[Handler, list[StoredEvent]] = defaultdict(list)
+    for event in events:
+        handler = ACTIVITY_HANDLERS.get(event.type)
+        if handler is not None:
+            by_handler[handler].append(event)
+    if not by_handler:
+        return
+
+    active_guilds = {e.guild_id for group in by_handler.values() for e in group}
+    deltas = CounterDeltas(settings_by_guild, known_bots(active_guilds))
+    for group in by_handler.values():
+        for event in group:
+            if event.bot and event.user_id is not None:
+                deltas.mark_bot(event.guild_id, event.user_id)
+    for handler, group in by_handler.items():
+        handler(group, deltas)
+    deltas.flush()
+
+
+def close_stale_voice_sessions(now: datetime | None = None) -> int:
+    """Close sessions open longer than the cap, counting exactly the cap, shard by shard."""
+    now = now or timezone.now()
+    cutoff = now - session_cap()
+    shards = settings.GUILDSTATS["PROCESSING_SHARDS"]
+    closed = 0
+    for shard in range(shards):
+        with transaction.atomic():
+            try_lock(LOCK_BASE + shard, wait=True)
+            guild_filter = ("guild_id %% %s = %s", [shards, shard])
+            guild_ids = set(
+                VoiceSession.objects.filter(joined_at__lt=cutoff)
+                .extra(where=[guild_filter[0]], params=guild_filter[1])
+                .values_list("guild_id", flat=True)
+            )
+            if not guild_ids:
+                continue
+            deltas = CounterDeltas(counting_settings(guild_ids), known_bots(guild_ids))
+            closed += close_sessions_older_than(cutoff, guild_filter, deltas)
+            deltas.flush()
+    return closed
+
+
+def sweep_unprocessed_batches(older_than_seconds: float | None = None) -> list[int]:
+    """The oldest pending batch of each shard that has waited too long (lost task, broker down)."""
+    age = older_than_seconds
+    if age is None:
+        age = settings.GUILDSTATS["SWEEP_AFTER_SECONDS"]
+    cutoff = timezone.now() - timedelta(seconds=age)
+    stuck: list[int] = []
+    pending = IngestBatch.objects.filter(processed_at__isnull=True, received_at__lt=cutoff)
+    for shard in pending.values_list("shard", flat=True).distinct():
+        first = pending.filter(shard=shard).order_by("pk").values_list("pk", flat=True).first()
+        if first is not None:
+            stuck.append(first)
+    return sorted(stuck)

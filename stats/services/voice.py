@@ -1,0 +1,161 @@
+"""Voice sessions: join / move / leave transitions, counted in seconds, committed with the counts.
+
+Open sessions live in the ``voice_sessions`` table, written in the same transaction as the
+counters they produce, so a crash can neither lose nor double voice time (a Redis-only session
+store could not promise that; see README "Design decisions"). Transitions of one guild are
+applied by one processing stream at a time (its shard lock), in timestamp order.
+"""
+
+from __future__ import annotations
+
+from collections.abc import Sequence
+from dataclasses import dataclass
+from datetime import datetime, timedelta
+from typing import TYPE_CHECKING
+
+from django.conf import settings
+from django.db import connection
+
+from stats.models import VoiceSession
+from stats.services.counting import CounterDeltas, MemberKey
+from stats.sql import Column, bulk_insert, register_stage, tuples_filter
+
+if TYPE_CHECKING:
+    from stats.services.processing import StoredEvent
+
+SESSION_COLUMNS = (
+    Column("guild_id", "bigint"),
+    Column("user_id", "bigint"),
+    Column("channel_id", "bigint"),
+    Column("joined_at", "timestamptz"),
+)
+register_stage("voice_sessions", SESSION_COLUMNS)
+
+
+@dataclass
+class OpenSession:
+    channel_id: int
+    joined_at: datetime
+
+
+def session_cap() -> timedelta:
+    return timedelta(hours=settings.GUILDSTATS["VOICE_SESSION_CAP_HOURS"])
+
+
+def transition(event: StoredEvent) -> tuple[str, int | None]:
+    """What a voice event means: ("join"|"leave"|"ignore", channel it ends up in)."""
+    data = event.data if isinstance(event.data, dict) else {}
+    kind = event.type
+    if kind == "VOICE_STATE_UPDATE":
+        # Seed 000: a null channelId means the member left voice; otherwise they are (now) in it.
+        return ("join", event.channel_id) if event.channel_id else ("leave", None)
+    if kind == "VOICE_CHANNEL_JOIN":
+        return "join", event.channel_id
+    if kind == "VOICE_CHANNEL_MOVE":
+        target = _int(data.get("newChannelId")) or event.channel_id
+        return ("join", target) if target else ("ignore", None)
+    if kind == "VOICE_CHANNEL_LEAVE":
+        return "leave", None
+    return "ignore", None  # mute/deafen: no change of channel
+
+
+def apply_voice_events(events: Sequence[StoredEvent], deltas: CounterDeltas) -> None:
+    """Apply voice transitions (``events`` sorted by timestamp) and persist the open sessions."""
+    members = sorted({(e.guild_id, e.user_id) for e in events if e.user_id is not None})
+    if not members:
+        return
+    sessions: dict[MemberKey, OpenSession | None] = dict(_load_sessions(members))
+    before = dict(sessions)
+    cap = session_cap()
+
+    for event in events:
+        if event.user_id is None:
+            continue
+        key = (event.guild_id, event.user_id)
+        guild_id, user_id = key
+        if not deltas.guild(guild_id).count_bots and key in deltas.bots:
+            continue
+        kind, channel_id = transition(event)
+        if kind == "ignore":
+            continue
+        ts = event.timestamp
+        current = sessions.get(key)
+        if current is not None and ts < current.joined_at:
+            continue  # older than the session's start: a stale replay, changes nothing
+        if kind == "join":
+            if current is not None and current.channel_id == channel_id:
+                continue  # state update inside the same channel (mute, video, …)
+            if current is not None:
+                _close(deltas, key, current, ts, cap)
+            sessions[key] = OpenSession(channel_id, ts)
+            if deltas.is_counted(guild_id, user_id, channel_id):
+                deltas.voice_seen(guild_id, user_id, ts)
+        elif current is not None:  # leave with a known session
+            _close(deltas, key, current, ts, cap)
+            sessions[key] = None
+        # a leave without a known session counts nothing
+
+    _save_sessions(before, sessions)
+
+
+def close_sessions_older_than(
+    cutoff: datetime, guild_filter: tuple[str, list[int]], deltas: CounterDeltas
+) -> int:
+    """Close sessions that started before ``cutoff``, each counted up to the cap exactly."""
+    where, params = guild_filter
+    stale = list(
+        VoiceSession.objects.filter(joined_at__lt=cutoff)
+        .extra(where=[where], params=params)
+        .values_list("pk", "guild_id", "user_id", "channel_id", "joined_at")
+    )
+    cap = session_cap()
+    for _pk, guild_id, user_id, channel_id, joined_at in stale:
+        _close(
+            deltas, (guild_id, user_id), OpenSession(channel_id, joined_at), joined_at + cap, cap
+        )
+    VoiceSession.objects.filter(pk__in=[row[0] for row in stale]).delete()
+    return len(stale)
+
+
+def _close(
+    deltas: CounterDeltas, key: MemberKey, session: OpenSession, end: datetime, cap: timedelta
+) -> None:
+    end = min(end, session.joined_at + cap)
+    guild_id, user_id = key
+    deltas.add_voice(guild_id, user_id, session.channel_id, session.joined_at, end)
+    if deltas.is_counted(guild_id, user_id, session.channel_id):
+        deltas.voice_seen(guild_id, user_id, end)
+
+
+def _load_sessions(members: list[MemberKey]) -> list[tuple[MemberKey, OpenSession]]:
+    where, params = tuples_filter(("guild_id", "user_id"), members)
+    rows = VoiceSession.objects.extra(where=[where], params=params).values_list(
+        "guild_id", "user_id", "channel_id", "joined_at"
+    )
+    return [((g, u), OpenSession(c, j)) for g, u, c, j in rows]
+
+
+def _save_sessions(
+    before: dict[MemberKey, OpenSession | None], after: dict[MemberKey, OpenSession | None]
+) -> None:
+    changed = [key for key, session in after.items() if before.get(key) != session]
+    if not changed:
+        return
+    gone = sorted(key for key in changed if before.get(key) is not None)
+    if gone:
+        where, params = tuples_filter(("guild_id", "user_id"), gone)
+        with connection.cursor() as cursor:
+            cursor.execute(f"DELETE FROM voice_sessions WHERE {where}", params)
+    opened = sorted(key for key in changed if after[key] is not None)
+    bulk_insert(
+        "voice_sessions",
+        SESSION_COLUMNS,
+        [(g, u, after[(g, u)].channel_id, after[(g, u)].joined_at) for g, u in opened],
+    )
+
+
+def _int(value: object) -> int | None:
+    try:
+        return int(value) if value is not None else None  # type: ignore[arg-type]
+    except (TypeError, ValueError):
+        return None

@@ -1,0 +1,74 @@
+"""HTTP entry points of the pipeline: the ingest endpoint, /health and /metrics."""
+
+from __future__ import annotations
+
+import logging
+
+import msgspec
+from django.conf import settings
+from django.db import DatabaseError
+from django.http import HttpRequest, HttpResponse, JsonResponse
+from django.views.decorators.csrf import csrf_exempt
+from django.views.decorators.http import require_GET, require_POST
+
+from guilds.services import authenticate_bot
+from stats import metrics
+from stats.selectors import health_report
+from stats.services.ingest import FrameError, ingest_batch
+
+log = logging.getLogger(__name__)
+
+
+def _json(payload: object, status: int = 200) -> HttpResponse:
+    return HttpResponse(
+        msgspec.json.encode(payload), status=status, content_type="application/json"
+    )
+
+
+@csrf_exempt
+@require_POST
+def ingest_events(request: HttpRequest) -> HttpResponse:
+    """POST /api/ingest/events: same body and ack as a WebSocket frame."""
+    token = authenticate_bot(request.headers.get("Authorization"))
+    if token is None:
+        metrics.record_frame_error("http", "unauthorized")
+        return _json({"type": "error", "error": "missing or invalid bot token"}, status=401)
+    limit = settings.GUILDSTATS["MAX_FRAME_BYTES"]
+    try:
+        declared = int(request.headers.get("Content-Length") or 0)
+    except ValueError:
+        declared = 0
+    if declared > limit:
+        metrics.record_frame_error("http", "too_large")
+        return _json(
+            {
+                "type": "error",
+                "error": f"body of {declared} bytes exceeds the limit of {limit} bytes",
+            },
+            status=413,
+        )
+    try:
+        result = ingest_batch(request.body, bot_token_id=token.pk, transport="http")
+    except FrameError as exc:
+        metrics.record_frame_error("http", exc.code)
+        return _json({"type": "error", "error": exc.message}, status=exc.status)
+    except DatabaseError:
+        log.exception("storage unavailable while ingesting a body")
+        metrics.record_frame_error("http", "storage_unavailable")
+        return _json(
+            {"type": "error", "error": "storage unavailable, nothing was stored: retry"}, status=503
+        )
+    return _json(result.ack())
+
+
+@require_GET
+def health(request: HttpRequest) -> JsonResponse:
+    healthy, report = health_report()
+    return JsonResponse(report, status=200 if healthy else 503)
+
+
+@require_GET
+def prometheus_metrics(request: HttpRequest) -> HttpResponse:
+    from prometheus_client import CONTENT_TYPE_LATEST
+
+    return HttpResponse(metrics.render_metrics(), content_type=CONTENT_TYPE_LATEST)

@@ -1,0 +1,80 @@
+"""Shared fixtures. The same suite runs on SQLite and, with DATABASE_URL/REDIS_URL, on
+PostgreSQL + Redis; tests marked ``postgres`` or ``redis`` only run where those are configured."""
+
+from __future__ import annotations
+
+from collections.abc import Iterator
+from typing import Any
+
+import msgspec
+import pytest
+from django.conf import settings as django_settings
+from django.db import connection
+from django.test import Client
+
+from config.celery import app as celery_app
+from guilds.services import create_bot_token
+
+
+def pytest_collection_modifyitems(config: pytest.Config, items: list[pytest.Item]) -> None:
+    engine = django_settings.DATABASES["default"]["ENGINE"]
+    on_postgres = "postgresql" in engine
+    for item in items:
+        if "postgres" in item.keywords and not on_postgres:
+            item.add_marker(pytest.mark.skip(reason="needs DATABASE_URL=postgres://…"))
+        if "redis" in item.keywords and not django_settings.REDIS_URL:
+            item.add_marker(pytest.mark.skip(reason="needs REDIS_URL"))
+
+
+@pytest.fixture(autouse=True)
+def _eager_celery() -> Iterator[None]:
+    """Tasks run inline (after commit) unless a test starts a real worker."""
+    previous = celery_app.conf.task_always_eager
+    celery_app.conf.task_always_eager = True
+    yield
+    celery_app.conf.task_always_eager = previous
+
+
+@pytest.fixture
+def bot_token(db: None) -> str:
+    _row, token = create_bot_token("test bot")
+    return token
+
+
+@pytest.fixture
+def ingest(bot_token: str) -> Any:
+    """POST a list of events (or raw body) to the HTTP ingest; returns (status, json)."""
+    client = Client()
+
+    def send(events: Any, *, token: str | None = bot_token, raw: bytes | None = None) -> Any:
+        body = raw if raw is not None else msgspec.json.encode(events)
+        headers = {"HTTP_AUTHORIZATION": f"Bot {token}"} if token else {}
+        response = client.post(
+            "/api/ingest/events", data=body, content_type="application/json", **headers
+        )
+        return response.status_code, response.json()
+
+    return send
+
+
+@pytest.fixture
+def guildstats_settings(settings: Any) -> Any:
+    """Override product settings (GUILDSTATS dict) for one test: ``guildstats_settings(KEY=v)``."""
+
+    def override(**values: Any) -> None:
+        settings.GUILDSTATS = {**settings.GUILDSTATS, **values}
+
+    return override
+
+
+def on_postgres() -> bool:
+    return connection.vendor == "postgresql"
+
+
+@pytest.fixture(autouse=True)
+def _empty_cache() -> Iterator[None]:
+    """API answers are cached (Redis in the PostgreSQL suite): every test starts cold."""
+    from django.core.cache import cache
+
+    cache.clear()
+    yield

@@ -1,0 +1,76 @@
+"""/health and /metrics."""
+
+from __future__ import annotations
+
+import re
+from datetime import timedelta
+
+import pytest
+from django.test import Client
+from django.utils import timezone
+
+from stats.models import IngestBatch
+from stats.tasks import record_worker_heartbeat
+from tests.factories import message, ms, snowflake
+
+pytestmark = pytest.mark.django_db(transaction=True)
+
+
+def metric(text: str, name: str) -> float:
+    match = re.search(rf"^{re.escape(name)} ([0-9.e+]+)$", text, re.M)
+    return float(match.group(1)) if match else 0.0
+
+
+def test_health_needs_a_worker_heartbeat():
+    client = Client()
+    response = client.get("/health")
+    assert response.status_code == 503
+    assert response.json()["checks"]["workers"]["status"] == "down"
+    assert response.json()["checks"]["database"]["status"] == "ok"
+    record_worker_heartbeat.delay()
+    response = client.get("/health")
+    assert response.status_code == 200, response.json()
+    body = response.json()
+    assert body["status"] == "ok"
+    assert body["checks"]["processing"] == {"status": "ok", "lagSeconds": 0.0, "pendingBatches": 0}
+
+
+def test_health_reports_processing_lag(ingest, monkeypatch, guildstats_settings):
+    from stats.services import ingest as ingest_service
+
+    record_worker_heartbeat.delay()
+    monkeypatch.setattr(ingest_service, "_enqueue", lambda ids: None)
+    ingest([message(snowflake(), snowflake(), snowflake(), ms())])
+    IngestBatch.objects.update(received_at=timezone.now() - timedelta(seconds=120))
+    response = Client().get("/health")
+    assert response.status_code == 503
+    assert response.json()["checks"]["processing"]["status"] == "critical"
+    assert response.json()["checks"]["processing"]["pendingBatches"] == 1
+    guildstats_settings(LAG_CRITICAL_SECONDS=600)
+    response = Client().get("/health")
+    assert response.status_code == 200
+    assert response.json()["checks"]["processing"]["status"] == "warning"
+
+
+def test_metrics_count_accepted_duplicates_and_rejections(ingest):
+    client = Client()
+    before = client.get("/metrics").content.decode()
+    g = snowflake()
+    events = [message(g, snowflake(), snowflake(), ms()) for _ in range(3)]
+    ingest([*events, {"type": "MESSAGE_CREATE"}, 7])
+    ingest(events)
+    ingest(None, raw=b"{oops")
+    after = client.get("/metrics").content.decode()
+
+    def delta(name: str) -> float:
+        return metric(after, name) - metric(before, name)
+
+    assert delta('guildstats_ingest_events_total{outcome="accepted"}') == 3
+    assert delta('guildstats_ingest_events_total{outcome="duplicate"}') == 3
+    assert delta('guildstats_ingest_rejected_total{reason="missing_field"}') == 1
+    assert delta('guildstats_ingest_rejected_total{reason="not_an_object"}') == 1
+    assert delta('guildstats_ingest_frames_total{result="not_json",transport="http"}') == 1
+    assert delta("guildstats_processed_events_total") == 3
+    assert delta('guildstats_task_duration_seconds_count{task="process_batches"}') >= 1
+    assert metric(after, "guildstats_processing_lag_seconds") == 0.0
+    assert "guildstats_pending_batches 0.0" in after

@@ -1,0 +1,79 @@
+"""manage.py simulate sends a realistic feed through the real HTTP ingest of a live server."""
+
+from __future__ import annotations
+
+import io
+import re
+
+import pytest
+from django.core.management import call_command
+from django.db.models import Sum
+
+from stats.models import Event, MemberStats
+
+pytestmark = pytest.mark.django_db(transaction=True)
+
+
+def test_simulate_sends_a_feed_whose_counts_match_what_it_reports(live_server, bot_token):
+    out = io.StringIO()
+    call_command(
+        "simulate",
+        "--guilds",
+        "2",
+        "--members",
+        "12",
+        "--hours",
+        "3",
+        "--batch-size",
+        "200",
+        "--url",
+        f"{live_server.url}/api/ingest/events",
+        "--token",
+        bot_token,
+        stdout=out,
+        stderr=io.StringIO(),
+    )
+    report = out.getvalue()
+    sent = int(re.search(r"sent (\d+) events", report).group(1))
+    accepted, duplicates, rejected, invalid = map(
+        int,
+        re.search(
+            r"accepted (\d+), duplicates (\d+), rejected (\d+) \(generated invalid: (\d+)\)", report
+        ).groups(),
+    )
+    assert sent == accepted + duplicates + rejected
+    assert rejected == invalid > 0
+    assert Event.objects.count() == accepted
+    messages, voice, reactions = map(
+        int,
+        re.search(
+            r"expected totals: messages (\d+), voice [0-9.]+ min \((\d+) s\), reactions (\d+)",
+            report,
+        ).groups(),
+    )
+    totals = MemberStats.objects.aggregate(
+        m=Sum("total_messages"), v=Sum("total_voice_seconds"), r=Sum("total_reactions_given")
+    )
+    assert (totals["m"], totals["v"], totals["r"]) == (messages, voice, reactions)
+    assert messages > 0 and voice > 0 and reactions > 0
+
+
+def test_simulate_reports_an_unreachable_server():
+    from django.core.management.base import CommandError
+
+    with pytest.raises(CommandError, match="cannot reach"):
+        call_command(
+            "simulate",
+            "--guilds",
+            "1",
+            "--members",
+            "2",
+            "--hours",
+            "1",
+            "--url",
+            "ws://127.0.0.1:9/ws/bot/",
+            "--token",
+            "x",
+            stdout=io.StringIO(),
+            stderr=io.StringIO(),
+        )
