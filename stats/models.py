@@ -303,3 +303,46 @@ class FillState(models.Model):
 
     def __str__(self) -> str:
         return f"{self.granularity}: {self.state} at {self.end_time}"
+
+
+class StaleBucket(models.Model):
+    """A guild's bucket that changed after it was filled: an event arrived late for it (a bot
+    replaying its spool). The next fill run recomputes it for that guild, then deletes this row.
+
+    ``period_start`` is the 5-minute bucket's start; the hourly and daily buckets containing it
+    are recomputed with it.
+    """
+
+    guild_id = models.BigIntegerField()
+    period_start = models.DateTimeField()
+    marked_at = models.DateTimeField(auto_now=True)
+
+    class Meta:
+        db_table = "stale_buckets"
+        constraints = [
+            models.UniqueConstraint(fields=["guild_id", "period_start"], name="stale_bucket_unique")
+        ]
+
+    def __str__(self) -> str:
+        return f"{self.guild_id} at {self.period_start}"
+
+
+class ActivitySource(models.Model):
+    """Since when a bot-aggregated guild's activity is counted from bot snapshots, so that no
+    instant is counted from both raw events and a snapshot.
+
+    The rule (see ``stats.services.snapshots``): a bot snapshot counts only if its period starts
+    after the latest raw activity event (message, reaction, voice) already processed for the
+    guild; a raw activity event counts only if it is older than ``snapshots_since``, the earliest
+    ``periodStart`` of a counted snapshot. Every counted raw event is thus older than every
+    counted snapshot's period. Rows exist only for guilds that sent a counted snapshot.
+    """
+
+    guild_id = models.BigIntegerField(primary_key=True)
+    snapshots_since = models.DateTimeField()
+
+    class Meta:
+        db_table = "activity_sources"
+
+    def __str__(self) -> str:
+        return f"{self.guild_id}: snapshots since {self.snapshots_since}"
