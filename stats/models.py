@@ -340,9 +340,35 @@ class ActivitySource(models.Model):
 
     guild_id = models.BigIntegerField(primary_key=True)
     snapshots_since = models.DateTimeField()
+    snapshot_type = models.CharField(
+        max_length=32, help_text="The snapshot kind counted for this guild (its first counted)."
+    )
 
     class Meta:
         db_table = "activity_sources"
 
     def __str__(self) -> str:
         return f"{self.guild_id}: snapshots since {self.snapshots_since}"
+
+
+class SnapshotActivity(models.Model):
+    """What a counted bot snapshot contributed, normalised for the rollups: one row per member
+    (``user_id``), per channel (``channel_id``), per emoji (``emoji``) and one guild-total row
+    (none of the three). Written with the counters, in the same transaction."""
+
+    guild_id = models.BigIntegerField()
+    period_start = models.DateTimeField()
+    period_end = models.DateTimeField()
+    user_id = models.BigIntegerField(null=True, blank=True)
+    channel_id = models.BigIntegerField(null=True, blank=True)
+    emoji = models.CharField(max_length=100, blank=True, default="")
+    messages = models.IntegerField(default=0)
+    voice_seconds = models.IntegerField(default=0)
+    reactions = models.IntegerField(default=0)
+
+    class Meta:
+        db_table = "snapshot_activity"
+        indexes = [models.Index(fields=["period_start"], name="snapshot_activity_start")]
+
+    def __str__(self) -> str:
+        return f"{self.guild_id} from {self.period_start}"

@@ -15,9 +15,29 @@ class Migration(migrations.Migration):
             fields=[
                 ('guild_id', models.BigIntegerField(primary_key=True, serialize=False)),
                 ('snapshots_since', models.DateTimeField()),
+                ('snapshot_type', models.CharField(help_text='The snapshot kind counted for this guild (its first counted).', max_length=32)),
             ],
             options={
                 'db_table': 'activity_sources',
+            },
+        ),
+        migrations.CreateModel(
+            name='SnapshotActivity',
+            fields=[
+                ('id', models.BigAutoField(auto_created=True, primary_key=True, serialize=False, verbose_name='ID')),
+                ('guild_id', models.BigIntegerField()),
+                ('period_start', models.DateTimeField()),
+                ('period_end', models.DateTimeField()),
+                ('user_id', models.BigIntegerField(blank=True, null=True)),
+                ('channel_id', models.BigIntegerField(blank=True, null=True)),
+                ('emoji', models.CharField(blank=True, default='', max_length=100)),
+                ('messages', models.IntegerField(default=0)),
+                ('voice_seconds', models.IntegerField(default=0)),
+                ('reactions', models.IntegerField(default=0)),
+            ],
+            options={
+                'db_table': 'snapshot_activity',
+                'indexes': [models.Index(fields=['period_start'], name='snapshot_activity_start')],
             },
         ),
         migrations.CreateModel(
