@@ -8,10 +8,13 @@ for the ack plus a low-cardinality code for /metrics.
 from __future__ import annotations
 
 import re
-from typing import Annotated, Any
+from datetime import datetime
+from typing import Annotated, Any, ClassVar
 
 import msgspec
 from msgspec import Meta, Struct
+
+from stats.snapshot_data import SNAPSHOT_SCHEMAS
 
 SNOWFLAKE_MAX = 2**63 - 1
 
@@ -114,6 +117,10 @@ REQUIRED_FIELDS: dict[str, tuple[str, ...]] = {
     "VOICE_CHANNEL_JOIN": ("user_id", "channel_id"),
     "VOICE_CHANNEL_LEAVE": ("user_id",),
     "VOICE_CHANNEL_MOVE": ("user_id", "channel_id"),
+    # the member who joined / left / was actioned (seed: "userId … pour indexation")
+    "GUILD_MEMBER_ADD": ("user_id",),
+    "GUILD_MEMBER_REMOVE": ("user_id",),
+    "AUTO_MODERATION_ACTION_EXECUTION": ("user_id",),
 }
 
 
@@ -153,6 +160,175 @@ class GuildUpdateData(Struct, rename="camel"):
     id: Snowflake | None = None
 
 
+# --- Moderation and invite payloads (issue 5) ------------------------------------------------
+# Shapes follow seed 001 (BanEventData, MemberRemoveEventData, MemberAddEventData,
+# MessageDeleteEventData, AuditLogEventData, InviteCreateEventData, InviteUseEventData); where
+# the seed gives no shape (bulk delete, auto-moderation, invite delete) the README documents
+# ours. Snowflakes inside ``data`` are checked like the top-level ones, in ``__post_init__``
+# (msgspec turns its ValueError into a ValidationError with our message).
+InviteCode = Annotated[str, Meta(min_length=1, max_length=100)]
+Count = Annotated[int, Meta(ge=0)]
+
+
+class _Checked(Struct, rename="camel"):
+    _snowflakes: ClassVar[tuple[str, ...]] = ()
+
+    def __post_init__(self) -> None:
+        for name in self._snowflakes:
+            value = getattr(self, name)
+            if value is not None and not _is_snowflake(value):
+                raise ValueError(f"{_camel(name)} is not a valid snowflake")
+
+
+class BanData(_Checked, rename="camel"):
+    """GUILD_BAN_ADD / GUILD_BAN_REMOVE (seed BanEventData / UnbanEventData)."""
+
+    _snowflakes = ("target_user_id", "moderator_id")
+    target_user_id: Snowflake
+    target_username: str = ""
+    target_discriminator: str | None = None
+    target_avatar: str | None = None
+    moderator_id: Snowflake | None = None
+    moderator_username: str | None = None
+    reason: str | None = None
+
+
+class MemberRemoveData(_Checked, rename="camel"):
+    _snowflakes = ("user_id", "moderator_id")
+    user_id: Snowflake | None = None
+    username: str = ""
+    discriminator: str | None = None
+    avatar: str | None = None
+    was_kicked: bool = False
+    moderator_id: Snowflake | None = None
+    moderator_username: str | None = None
+    reason: str | None = None
+    joined_at: datetime | None = None
+    roles: list[str] = []
+
+
+class MemberAddData(_Checked, rename="camel"):
+    """``vanity`` / ``inviteType: "vanity"`` and ``accountCreatedAt`` are our additions."""
+
+    _snowflakes = ("user_id", "inviter_id")
+    user_id: Snowflake | None = None
+    username: str = ""
+    discriminator: str | None = None
+    avatar: str | None = None
+    bot: bool = False
+    inviter_id: Snowflake | None = None
+    inviter_username: str | None = None
+    invite_code: InviteCode | None = None
+    vanity: bool = False
+    invite_type: str | None = None
+    account_created_at: datetime | int | None = None
+
+
+class DeletedBy(_Checked, rename="camel"):
+    _snowflakes = ("user_id",)
+    user_id: Snowflake
+    username: str = ""
+
+
+class MessageDeleteData(_Checked, rename="camel"):
+    _snowflakes = ("message_id", "channel_id", "author_id")
+    message_id: Snowflake | None = None
+    channel_id: Snowflake | None = None
+    author_id: Snowflake | None = None
+    author_username: str | None = None
+    content: str | None = None
+    has_attachments: bool = False
+    attachment_count: Count = 0
+    deleted_by: DeletedBy | None = None
+
+
+class MessageDeleteBulkData(_Checked, rename="camel"):
+    _snowflakes = ("channel_id", "moderator_id")
+    message_ids: list[Snowflake] = []
+    count: Count | None = None
+    channel_id: Snowflake | None = None
+    author_ids: list[Snowflake] = []
+    moderator_id: Snowflake | None = None
+    moderator_username: str | None = None
+    deleted_by: DeletedBy | None = None
+    reason: str | None = None
+
+    def __post_init__(self) -> None:
+        super().__post_init__()
+        for value in (*self.message_ids, *self.author_ids):
+            if not _is_snowflake(value):
+                raise ValueError("messageIds and authorIds must hold valid snowflakes")
+
+
+class AuditChange(Struct, rename="camel"):
+    key: str
+    old_value: Any = None
+    new_value: Any = None
+
+
+class AuditLogData(_Checked, rename="camel"):
+    """``action`` is the seed's name (MEMBER_BAN_ADD …) or Discord's numeric audit-log type."""
+
+    _snowflakes = ("executor_id", "target_id", "id")
+    action: Annotated[str, Meta(min_length=1, max_length=64)] | int
+    executor_id: Snowflake | None = None
+    executor_username: str | None = None
+    target_id: Snowflake | None = None
+    target_username: str | None = None
+    target_type: str | None = None
+    changes: list[AuditChange] = []
+    reason: str | None = None
+    id: Snowflake | None = None
+
+
+class AutoModerationData(_Checked, rename="camel"):
+    _snowflakes = ("rule_id", "user_id", "channel_id", "message_id")
+    rule_id: Snowflake | None = None
+    rule_name: str | None = None
+    rule_trigger_type: int | str | None = None
+    action: dict[str, Any] | str | int | None = None
+    user_id: Snowflake | None = None
+    username: str | None = None
+    channel_id: Snowflake | None = None
+    message_id: Snowflake | None = None
+    content: str | None = None
+    matched_keyword: str | None = None
+    matched_content: str | None = None
+
+
+class InviteCreateData(_Checked, rename="camel"):
+    _snowflakes = ("channel_id", "inviter_id")
+    code: InviteCode
+    channel_id: Snowflake | None = None
+    inviter_id: Snowflake | None = None
+    inviter_username: str | None = None
+    max_uses: Count = 0
+    max_age: Count = 0
+    temporary: bool = False
+    uses: Count = 0
+    created_at: datetime | None = None
+    expires_at: datetime | None = None
+
+
+class InviteDeleteData(_Checked, rename="camel"):
+    _snowflakes = ("channel_id",)
+    code: InviteCode
+    channel_id: Snowflake | None = None
+
+
+class InviteUseData(_Checked, rename="camel"):
+    _snowflakes = ("inviter_id", "new_member_id")
+    code: InviteCode
+    new_member_id: Snowflake
+    new_member_username: str = ""
+    inviter_id: Snowflake | None = None
+    inviter_username: str | None = None
+    uses: Count | None = None
+    max_uses: Count | None = None
+    vanity: bool = False
+    account_created_at: datetime | int | None = None
+
+
 DATA_SCHEMAS: dict[str, type[Struct]] = {
     "MESSAGE_REACTION_ADD": ReactionData,
     "MESSAGE_REACTION_REMOVE": ReactionData,
@@ -160,6 +336,18 @@ DATA_SCHEMAS: dict[str, type[Struct]] = {
     "GUILD_SYNC": GuildSyncData,
     "GUILD_CREATE": GuildCreateData,
     "GUILD_UPDATE": GuildUpdateData,
+    "GUILD_BAN_ADD": BanData,
+    "GUILD_BAN_REMOVE": BanData,
+    "GUILD_MEMBER_ADD": MemberAddData,
+    "GUILD_MEMBER_REMOVE": MemberRemoveData,
+    "MESSAGE_DELETE": MessageDeleteData,
+    "MESSAGE_DELETE_BULK": MessageDeleteBulkData,
+    "GUILD_AUDIT_LOG_ENTRY_CREATE": AuditLogData,
+    "AUTO_MODERATION_ACTION_EXECUTION": AutoModerationData,
+    "INVITE_CREATE": InviteCreateData,
+    "INVITE_DELETE": InviteDeleteData,
+    "INVITE_USE": InviteUseData,
+    **SNAPSHOT_SCHEMAS,  # METRICS_SNAPSHOT, MEMBER_ACTIVITY_SNAPSHOT (stats.snapshot_data)
 }
 
 

@@ -16,7 +16,9 @@ def apply_message_events(events: Sequence[StoredEvent], deltas: CounterDeltas) -
     for event in events:
         if event.user_id is None or event.channel_id is None:
             continue
-        if deltas.is_counted(event.guild_id, event.user_id, event.channel_id):
+        if deltas.is_counted(
+            event.guild_id, event.user_id, event.channel_id
+        ) and deltas.counts_raw(event.guild_id, event.timestamp):
             deltas.add_message(event.guild_id, event.user_id, event.channel_id, event.timestamp)
 
 
@@ -31,6 +33,8 @@ def apply_reaction_events(events: Sequence[StoredEvent], deltas: CounterDeltas) 
             continue
         guild_id, user_id = event.guild_id, event.user_id
         if not deltas.is_counted(guild_id, user_id, event.channel_id):
+            continue
+        if not deltas.counts_raw(guild_id, event.timestamp):
             continue
         deltas.add_reaction_given(guild_id, user_id, event.timestamp)
         data = event.data if isinstance(event.data, dict) else {}

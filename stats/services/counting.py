@@ -70,6 +70,9 @@ class CounterDeltas:
         self.guild_days: dict[tuple[int, date], list[int]] = {}
         # counted sessions closed in this chunk: (guild, user, channel, start, end)
         self.closed_sessions: list[tuple[int, int, int, datetime, datetime]] = []
+        # bot-aggregated guilds: raw activity from this instant on is counted by the bot's
+        # snapshots instead (stats.services.snapshots)
+        self.snapshots_since: dict[int, datetime] = {}
 
     # --- what counts -------------------------------------------------------------------------
     def guild(self, guild_id: int) -> CountingSettings:
@@ -80,6 +83,11 @@ class CounterDeltas:
         if not settings.count_bots and (guild_id, user_id) in self.bots:
             return False
         return channel_id is None or channel_id not in settings.excluded_channel_ids
+
+    def counts_raw(self, guild_id: int, ts: datetime) -> bool:
+        """Raw activity at ``ts`` counts unless the guild's bot snapshots cover it."""
+        since = self.snapshots_since.get(guild_id)
+        return since is None or ts < since
 
     # --- increments --------------------------------------------------------------------------
     def _member(self, guild_id: int, user_id: int) -> list:
@@ -152,6 +160,9 @@ class CounterDeltas:
         self, guild_id: int, user_id: int, channel_id: int, start: datetime, end: datetime
     ) -> None:
         """Count the session [start, end) — split across the guild's days — if it counts."""
+        since = self.snapshots_since.get(guild_id)
+        if since is not None and end > since:
+            end = max(start, since)  # the bot's snapshots count voice time from ``since`` on
         if end <= start or not self.is_counted(guild_id, user_id, channel_id):
             return
         self.closed_sessions.append((guild_id, user_id, channel_id, start, end))
@@ -162,6 +173,46 @@ class CounterDeltas:
             self._guild_day(guild_id, day)[1] += seconds
             total += seconds
         self._member(guild_id, user_id)[1] += total
+
+    def add_aggregate(
+        self,
+        guild_id: int,
+        day: date,
+        *,
+        user_id: int | None = None,
+        channel_id: int | None = None,
+        messages: int = 0,
+        voice_seconds: int = 0,
+        reactions_given: int = 0,
+        reactions_received: int = 0,
+        seen: datetime | None = None,
+    ) -> None:
+        """Counts already aggregated by a bot snapshot: a member's (``user_id``), a channel's
+        (``channel_id``) or the guild's day total (neither)."""
+        if user_id is not None:
+            row = self._member(guild_id, user_id)
+            row[0] += messages
+            row[1] += voice_seconds
+            row[2] += reactions_given
+            row[3] += reactions_received
+            if seen is not None:
+                for slot, used in ((4, messages), (5, voice_seconds), (6, True)):
+                    if used and (row[slot] is None or seen > row[slot]):
+                        row[slot] = seen
+            day_row = self._day(guild_id, user_id, day)
+            day_row[0] += messages
+            day_row[1] += voice_seconds
+            day_row[2] += reactions_given
+            day_row[3] += reactions_received
+        elif channel_id is not None:
+            channel_row = self._channel(guild_id, day, channel_id)
+            channel_row[0] += messages
+            channel_row[1] += voice_seconds
+        else:
+            guild_row = self._guild_day(guild_id, day)
+            guild_row[0] += messages
+            guild_row[1] += voice_seconds
+            guild_row[2] += reactions_given
 
     # --- write -------------------------------------------------------------------------------
     def flush(self) -> None:

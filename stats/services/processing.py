@@ -26,13 +26,16 @@ from django.utils import timezone
 
 from guilds.selectors import counting_settings
 from guilds.services import apply_guild_events, ensure_guilds
+from invites.services import INVITE_EVENT_TYPES, apply_invite_events
+from moderation.services import MODERATION_EVENT_TYPES, apply_moderation_events
 from stats import metrics
-from stats.events import GUILD_TYPES, VOICE_TYPES
+from stats.events import GUILD_TYPES, SNAPSHOT_TYPES, VOICE_TYPES
 from stats.models import Event, IngestBatch, VoiceSession
 from stats.selectors import known_bots
 from stats.services.activity import apply_message_events, apply_reaction_events
 from stats.services.counting import CounterDeltas
 from stats.services.scheduling import release_drain
+from stats.services.snapshots import apply_snapshot_events, load_snapshot_sources
 from stats.services.voice import apply_voice_events, close_sessions_older_than, session_cap
 from stats.sql import try_lock
 
@@ -64,6 +67,7 @@ ACTIVITY_HANDLERS: dict[str, Handler] = {
     "MESSAGE_CREATE": apply_message_events,
     "MESSAGE_REACTION_ADD": apply_reaction_events,
     **{t: apply_voice_events for t in VOICE_TYPES},
+    **{t: apply_snapshot_events for t in SNAPSHOT_TYPES},
 }
 
 
@@ -185,7 +189,13 @@ def _take_chunk(shard: int) -> tuple[list[int], list[StoredEvent]]:
 
 
 # Only these types need their ``data`` read back; the rest are counted from the columns alone.
-TYPES_READING_DATA = sorted(GUILD_TYPES | {"MESSAGE_REACTION_ADD", "VOICE_CHANNEL_MOVE"})
+TYPES_READING_DATA = sorted(
+    GUILD_TYPES
+    | MODERATION_EVENT_TYPES
+    | INVITE_EVENT_TYPES
+    | SNAPSHOT_TYPES
+    | {"MESSAGE_REACTION_ADD", "VOICE_CHANNEL_MOVE"}
+)
 _decode_json = msgspec.json.Decoder().decode
 
 
@@ -235,6 +245,13 @@ def apply_events(events: Sequence[StoredEvent]) -> None:
         apply_guild_events(guild_events)
     settings_by_guild = counting_settings(guild_ids)
     ensure_guilds(guild_ids, known=settings_by_guild)
+    # moderation cases, invites and joins/leaves commit with the counters (issue 5)
+    moderation_events = [e for e in events if e.type in MODERATION_EVENT_TYPES]
+    if moderation_events:
+        apply_moderation_events(moderation_events)
+    invite_events = [e for e in events if e.type in INVITE_EVENT_TYPES]
+    if invite_events:
+        apply_invite_events(invite_events)
 
     by_handler: dict[Handler, list[StoredEvent]] = defaultdict(list)
     for event in events:
@@ -246,12 +263,14 @@ def apply_events(events: Sequence[StoredEvent]) -> None:
 
     active_guilds = {e.guild_id for group in by_handler.values() for e in group}
     deltas = CounterDeltas(settings_by_guild, known_bots(active_guilds))
+    load_snapshot_sources(active_guilds, deltas)
     for group in by_handler.values():
         for event in group:
             if event.bot and event.user_id is not None:
                 deltas.mark_bot(event.guild_id, event.user_id)
-    for handler, group in by_handler.items():
-        handler(group, deltas)
+    # bot snapshots first: they decide since when raw activity of their guild stops counting
+    for handler in sorted(by_handler, key=lambda h: h is not apply_snapshot_events):
+        handler(by_handler[handler], deltas)
     deltas.flush()
 
 
@@ -273,6 +292,7 @@ def close_stale_voice_sessions(now: datetime | None = None) -> int:
             if not guild_ids:
                 continue
             deltas = CounterDeltas(counting_settings(guild_ids), known_bots(guild_ids))
+            load_snapshot_sources(guild_ids, deltas)
             closed += close_sessions_older_than(cutoff, guild_filter, deltas)
             deltas.flush()
     return closed
