@@ -98,3 +98,126 @@ class GuildFactory(factory.django.DjangoModelFactory):
 
     guild_id = factory.LazyFunction(lambda: int(snowflake()))
     name = factory.Sequence(lambda n: f"Guild {n}")
+
+
+# --- Moderation and invite events (issue 5) --------------------------------------------------
+def ban(
+    guild: str,
+    target: str,
+    ts: int,
+    *,
+    moderator: str | None = None,
+    reason: str | None = None,
+    removed: bool = False,
+    **extra: Any,
+) -> dict[str, Any]:
+    data: dict[str, Any] = {
+        "targetUserId": target,
+        "targetUsername": f"user{target[-4:]}",
+        "moderatorId": moderator,
+    }
+    if moderator is not None:
+        data["moderatorUsername"] = f"mod{moderator[-4:]}"
+    if reason is not None:
+        data["reason"] = reason
+    kind = "GUILD_BAN_REMOVE" if removed else "GUILD_BAN_ADD"
+    return event(kind, guild, ts, user=target, data=data, **extra)
+
+
+def audit_entry(
+    guild: str,
+    action: str | int,
+    ts: int,
+    *,
+    target: str | None = None,
+    executor: str | None = None,
+    reason: str | None = None,
+    changes: list[dict[str, Any]] | None = None,
+    **data_extra: Any,
+) -> dict[str, Any]:
+    data: dict[str, Any] = {"action": action}
+    if executor is not None:
+        data.update(executorId=executor, executorUsername=f"mod{executor[-4:]}")
+    if target is not None:
+        data.update(targetId=target, targetUsername=f"user{target[-4:]}", targetType="user")
+    if reason is not None:
+        data["reason"] = reason
+    if changes is not None:
+        data["changes"] = changes
+    data.update(data_extra)
+    return event("GUILD_AUDIT_LOG_ENTRY_CREATE", guild, ts, data=data)
+
+
+def member_remove(
+    guild: str,
+    user: str,
+    ts: int,
+    *,
+    kicked_by: str | None = None,
+    reason: str | None = None,
+) -> dict[str, Any]:
+    data: dict[str, Any] = {
+        "userId": user,
+        "username": f"user{user[-4:]}",
+        "wasKicked": kicked_by is not None,
+        "joinedAt": "2026-01-01T00:00:00.000Z",
+        "roles": [],
+    }
+    if kicked_by is not None:
+        data["moderatorId"] = kicked_by
+    if reason is not None:
+        data["reason"] = reason
+    return event("GUILD_MEMBER_REMOVE", guild, ts, user=user, data=data)
+
+
+def member_add(
+    guild: str,
+    user: str,
+    ts: int,
+    *,
+    inviter: str | None = None,
+    code: str | None = None,
+    **data_extra: Any,
+) -> dict[str, Any]:
+    data: dict[str, Any] = {"userId": user, "username": f"user{user[-4:]}", "bot": False}
+    if inviter is not None:
+        data.update(inviterId=inviter, inviterUsername=f"inv{inviter[-4:]}")
+    if code is not None:
+        data["inviteCode"] = code
+    data.update(data_extra)
+    return event("GUILD_MEMBER_ADD", guild, ts, user=user, data=data)
+
+
+def invite_create(
+    guild: str, code: str, inviter: str | None, ts: int, **data_extra: Any
+) -> dict[str, Any]:
+    data: dict[str, Any] = {
+        "code": code,
+        "channelId": "300000000000000001",
+        "maxUses": 0,
+        "maxAge": 0,
+        "temporary": False,
+    }
+    if inviter is not None:
+        data.update(inviterId=inviter, inviterUsername=f"inv{inviter[-4:]}")
+    data.update(data_extra)
+    return event("INVITE_CREATE", guild, ts, data=data)
+
+
+def invite_use(
+    guild: str, code: str, inviter: str | None, member: str, ts: int, **data_extra: Any
+) -> dict[str, Any]:
+    data: dict[str, Any] = {
+        "code": code,
+        "newMemberId": member,
+        "newMemberUsername": f"user{member[-4:]}",
+    }
+    if inviter is not None:
+        data.update(inviterId=inviter, inviterUsername=f"inv{inviter[-4:]}")
+    data.update(data_extra)
+    return event("INVITE_USE", guild, ts, user=member, data=data)
+
+
+def old_account() -> str:
+    """A snowflake created in 2016: an account far older than any fake-account threshold."""
+    return str((int(snowflake()) % 1_000_000) | (30_000_000_000 << 22))

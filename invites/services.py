@@ -1,0 +1,453 @@
+"""Writes of the invites app: invites, joins and leaves, inviter accounting, growth per day.
+
+Runs inside the processing transaction of a chunk (like the moderation cases), so the counts
+commit with the batches' processed marks and equal a recount of the raw events.
+
+Rules (README "Invites and member lifecycle"):
+
+* A join is reported by GUILD_MEMBER_ADD and/or INVITE_USE; reports of the same member at most
+  ``JOIN_WINDOW`` apart, with no leave in between, are one join. The first report creates it
+  (and counts it in the lifecycle and the day's joins); later ones fill in what it lacks (the
+  inviter, the code, the bot flag) and the join is re-classified.
+* A join through an inviter counts in the inviter's ``regular``. It is also a ``fake`` when the
+  member invited themselves, when the account is younger than the guild's
+  ``fake_account_days`` (``data.accountCreatedAt``, else the user id's snowflake time), or when
+  the member was already credited to someone by an earlier join (a rejoin).
+* A leave ends the member's open join; if that join was a regular (not fake) credited join, the
+  inviter's ``leaves`` goes up.
+* Vanity-URL joins are recorded as ``vanity`` and credited to nobody; so are bot accounts.
+"""
+
+from __future__ import annotations
+
+import logging
+from collections.abc import Sequence
+from dataclasses import dataclass
+from datetime import UTC, date, datetime, timedelta
+from typing import TYPE_CHECKING, Any
+from zoneinfo import ZoneInfo
+
+import msgspec
+from django.conf import settings
+from django.db.models import F
+
+from config.env import env_int
+from guilds.selectors import counting_settings
+from invites.models import (
+    FakeReason,
+    GuildGrowthDaily,
+    Invite,
+    InviterStats,
+    InviteSettings,
+    JoinKind,
+    MemberJoin,
+    MemberLifecycle,
+)
+from stats.events import (
+    InviteCreateData,
+    InviteDeleteData,
+    InviteUseData,
+    MemberAddData,
+    MemberRemoveData,
+)
+
+if TYPE_CHECKING:
+    from stats.services.processing import StoredEvent
+
+log = logging.getLogger(__name__)
+
+INVITE_EVENT_TYPES = frozenset(
+    {"INVITE_CREATE", "INVITE_DELETE", "INVITE_USE", "GUILD_MEMBER_ADD", "GUILD_MEMBER_REMOVE"}
+)
+# GUILD_MEMBER_ADD and INVITE_USE of one join are sent together by the bot (seed 001, example
+# 3); a minute leaves room for a slow invite fetch without merging two joins (a member cannot
+# rejoin without a leave in between, and a leave closes the join).
+JOIN_WINDOW = timedelta(seconds=60)
+DISCORD_EPOCH_MS = 1_420_070_400_000
+DEFAULT_FAKE_ACCOUNT_DAYS = env_int("GUILDSTATS_INVITE_FAKE_ACCOUNT_DAYS", 7)
+
+
+def default_fake_account_days() -> int:
+    """``GUILDSTATS["INVITE_FAKE_ACCOUNT_DAYS"]`` when set (tests), else the environment."""
+    return int(settings.GUILDSTATS.get("INVITE_FAKE_ACCOUNT_DAYS", DEFAULT_FAKE_ACCOUNT_DAYS))
+
+
+def snowflake_time(user_id: int) -> datetime:
+    """When a Discord id was created: its top 42 bits are milliseconds since 2015."""
+    return datetime.fromtimestamp(((user_id >> 22) + DISCORD_EPOCH_MS) / 1000, tz=UTC)
+
+
+@dataclass
+class JoinReport:
+    guild_id: int
+    user_id: int
+    timestamp: datetime
+    source: str  # "member_add" | "invite_use"
+    event_id: int
+    username: str = ""
+    inviter_id: int | None = None
+    inviter_username: str = ""
+    code: str = ""
+    vanity: bool = False
+    bot: bool | None = None  # None: the report does not say
+    account_created_at: datetime | None = None
+
+
+class _Context:
+    """Per-chunk caches: guild settings (time zone, fake threshold)."""
+
+    def __init__(self, guild_ids: set[int]) -> None:
+        found = counting_settings(guild_ids)
+        self.zones: dict[int, ZoneInfo] = {g: s.tz for g, s in found.items()}
+        self.fake_days = dict(
+            InviteSettings.objects.filter(guild_id__in=guild_ids).values_list(
+                "guild_id", "fake_account_days"
+            )
+        )
+        self.default_days = default_fake_account_days()
+
+    def day(self, guild_id: int, at: datetime) -> date:
+        zone = self.zones.get(guild_id)
+        return at.astimezone(zone).date() if zone is not None else at.astimezone(UTC).date()
+
+    def fake_threshold(self, guild_id: int) -> timedelta:
+        return timedelta(days=self.fake_days.get(guild_id, self.default_days))
+
+
+def apply_invite_events(events: Sequence[StoredEvent]) -> None:
+    """Apply invite and membership events (timestamp order). A malformed event is logged and
+    skipped (ingest refuses them; this guards rows stored before a schema existed)."""
+    ctx = _Context({e.guild_id for e in events})
+    for event in events:
+        try:
+            handler = _HANDLERS[event.type]
+            handler(event, event.data or {}, ctx)
+        except (msgspec.ValidationError, ValueError, TypeError, OverflowError) as exc:
+            log.warning("skipping malformed %s event %s: %s", event.type, event.id, exc)
+
+
+# --- invites ---------------------------------------------------------------------------------
+def _invite_create(event: StoredEvent, raw: dict[str, Any], ctx: _Context) -> None:
+    data = msgspec.convert(raw, InviteCreateData, strict=True)
+    created = data.created_at or event.timestamp
+    expires = data.expires_at
+    if expires is None and data.max_age > 0:
+        expires = created + timedelta(seconds=data.max_age)
+    invite, _ = Invite.objects.select_for_update().get_or_create(
+        guild_id=event.guild_id, code=data.code
+    )
+    invite.inviter_id = _int(data.inviter_id) or invite.inviter_id
+    invite.inviter_username = data.inviter_username or invite.inviter_username
+    invite.channel_id = _int(data.channel_id) or event.channel_id or invite.channel_id
+    invite.max_uses = data.max_uses
+    invite.max_age = data.max_age
+    invite.temporary = data.temporary
+    invite.uses = max(invite.uses, data.uses)
+    invite.invite_created_at = created
+    invite.expires_at = expires
+    invite.deleted_at = None
+    invite.save()
+    if invite.inviter_id is not None:
+        _name_inviter(event.guild_id, invite.inviter_id, invite.inviter_username)
+
+
+def _invite_delete(event: StoredEvent, raw: dict[str, Any], ctx: _Context) -> None:
+    data = msgspec.convert(raw, InviteDeleteData, strict=True)
+    invite, _ = Invite.objects.get_or_create(guild_id=event.guild_id, code=data.code)
+    invite.deleted_at = event.timestamp
+    invite.channel_id = invite.channel_id or _int(data.channel_id) or event.channel_id
+    invite.save()
+
+
+def _invite_use(event: StoredEvent, raw: dict[str, Any], ctx: _Context) -> None:
+    data = msgspec.convert(raw, InviteUseData, strict=True)
+    vanity = data.vanity
+    report = JoinReport(
+        guild_id=event.guild_id,
+        user_id=int(data.new_member_id),
+        timestamp=event.timestamp,
+        source="invite_use",
+        event_id=event.id,
+        username=data.new_member_username,
+        inviter_id=None if vanity else _int(data.inviter_id),
+        inviter_username="" if vanity else data.inviter_username or "",
+        code=data.code,
+        vanity=vanity,
+        account_created_at=_account_time(data.account_created_at),
+    )
+    if not vanity:
+        invite, _ = Invite.objects.get_or_create(guild_id=event.guild_id, code=data.code)
+        changed = False
+        if invite.inviter_id is None and report.inviter_id is not None:
+            invite.inviter_id, invite.inviter_username = report.inviter_id, report.inviter_username
+            changed = True
+        if data.max_uses is not None and data.max_uses != invite.max_uses:
+            invite.max_uses, changed = data.max_uses, True
+        if data.uses is not None and data.uses > invite.uses:
+            invite.uses, changed = data.uses, True
+        if changed:
+            invite.save()
+    _record_join(report, ctx)
+
+
+# --- joins and leaves ------------------------------------------------------------------------
+def _member_add(event: StoredEvent, raw: dict[str, Any], ctx: _Context) -> None:
+    data = msgspec.convert(raw, MemberAddData, strict=True)
+    vanity = data.vanity or (data.invite_type or "").lower() == "vanity"
+    user_id = event.user_id if event.user_id is not None else int(data.user_id or 0)
+    _record_join(
+        JoinReport(
+            guild_id=event.guild_id,
+            user_id=user_id,
+            timestamp=event.timestamp,
+            source="member_add",
+            event_id=event.id,
+            username=data.username,
+            inviter_id=None if vanity else _int(data.inviter_id),
+            inviter_username="" if vanity else data.inviter_username or "",
+            code=data.invite_code or ("vanity" if vanity else ""),
+            vanity=vanity,
+            bot=data.bot or event.bot,
+            account_created_at=_account_time(data.account_created_at),
+        ),
+        ctx,
+    )
+
+
+def _record_join(report: JoinReport, ctx: _Context) -> None:
+    """Create the join this report describes, or complete the one another report created."""
+    join = (
+        MemberJoin.objects.select_for_update()
+        .filter(
+            guild_id=report.guild_id,
+            user_id=report.user_id,
+            left_at__isnull=True,
+            joined_at__gte=report.timestamp - JOIN_WINDOW,
+            joined_at__lte=report.timestamp + JOIN_WINDOW,
+        )
+        .order_by("-joined_at")
+        .first()
+    )
+    source_field = f"{report.source}_event_id"
+    if join is not None:
+        if getattr(join, source_field) is not None:
+            return  # the same join reported twice by the same source
+        _uncredit(join)
+        setattr(join, source_field, report.event_id)
+        join.username = join.username or report.username
+        if report.vanity:
+            join.kind = JoinKind.VANITY
+        if join.inviter_id is None and not join.invite_code and (report.inviter_id or report.code):
+            join.inviter_id, join.inviter_username = report.inviter_id, report.inviter_username
+            join.invite_code = report.code
+            _count_use(join)
+        join.is_bot = join.is_bot or bool(report.bot)
+        join.account_created_at = join.account_created_at or report.account_created_at
+        _classify(join, ctx)
+        _credit(join)
+        join.save()
+        return
+
+    join = MemberJoin(
+        guild_id=report.guild_id,
+        user_id=report.user_id,
+        username=report.username,
+        joined_at=report.timestamp,
+        inviter_id=report.inviter_id,
+        inviter_username=report.inviter_username,
+        invite_code=report.code,
+        kind=JoinKind.VANITY if report.vanity else JoinKind.UNKNOWN,
+        is_bot=bool(report.bot),
+        account_created_at=report.account_created_at,
+    )
+    setattr(join, source_field, report.event_id)
+    _classify(join, ctx)
+    _credit(join)
+    if join.invite_code:
+        _count_use(join)
+    join.save()
+    _lifecycle_join(report)
+    _growth(report.guild_id, ctx.day(report.guild_id, report.timestamp), joins=1)
+
+
+def _member_remove(event: StoredEvent, raw: dict[str, Any], ctx: _Context) -> None:
+    data = msgspec.convert(raw, MemberRemoveData, strict=True)
+    user_id = event.user_id if event.user_id is not None else int(data.user_id or 0)
+    member = (
+        MemberLifecycle.objects.select_for_update()
+        .filter(guild_id=event.guild_id, user_id=user_id)
+        .first()
+    )
+    if (
+        member is not None
+        and not member.is_present
+        and member.left_at is not None
+        and abs(member.left_at - event.timestamp) <= JOIN_WINDOW
+    ):
+        return  # the same leave reported twice
+    if member is None:  # joined before we tracked the guild
+        member = MemberLifecycle(
+            guild_id=event.guild_id,
+            user_id=user_id,
+            first_joined_at=data.joined_at,
+            last_joined_at=data.joined_at,
+            join_count=0,
+        )
+    member.username = data.username or member.username
+    member.left_at = event.timestamp
+    member.leave_count += 1
+    member.is_present = False
+    member.save()
+    _growth(event.guild_id, ctx.day(event.guild_id, event.timestamp), leaves=1)
+
+    join = (
+        MemberJoin.objects.select_for_update()
+        .filter(
+            guild_id=event.guild_id,
+            user_id=user_id,
+            left_at__isnull=True,
+            joined_at__lte=event.timestamp,
+        )
+        .order_by("-joined_at")
+        .first()
+    )
+    if join is None:
+        return
+    join.left_at = event.timestamp
+    if join.credited and join.kind == JoinKind.REGULAR:
+        join.leave_counted = True
+        _add(join, leaves=1)
+    join.save()
+
+
+# --- accounting ------------------------------------------------------------------------------
+def _classify(join: MemberJoin, ctx: _Context) -> None:
+    """Decide the join's kind from what is known of it now."""
+    join.fake_reason = FakeReason.NONE
+    if join.kind == JoinKind.VANITY:
+        join.inviter_id = None
+        return
+    if join.is_bot:
+        join.kind = JoinKind.BOT
+        return
+    if join.inviter_id is None:
+        join.kind = JoinKind.UNKNOWN
+        return
+    join.kind = JoinKind.FAKE
+    if join.inviter_id == join.user_id:
+        join.fake_reason = FakeReason.SELF_INVITE
+        return
+    earlier = MemberJoin.objects.filter(
+        guild_id=join.guild_id,
+        user_id=join.user_id,
+        joined_at__lt=join.joined_at,
+        inviter_id__isnull=False,
+        kind__in=(JoinKind.REGULAR, JoinKind.FAKE),
+    )
+    if join.pk is not None:
+        earlier = earlier.exclude(pk=join.pk)
+    if earlier.exists():
+        join.fake_reason = FakeReason.REJOIN
+        return
+    created = join.account_created_at or snowflake_time(join.user_id)
+    if join.joined_at - created < ctx.fake_threshold(join.guild_id):
+        join.fake_reason = FakeReason.YOUNG_ACCOUNT
+        return
+    join.kind = JoinKind.REGULAR
+
+
+def _credit(join: MemberJoin) -> None:
+    if join.credited:
+        _add(join, regular=1, fakes=1 if join.kind == JoinKind.FAKE else 0)
+        if join.leave_counted:
+            _add(join, leaves=1)
+
+
+def _uncredit(join: MemberJoin) -> None:
+    """Take back what ``join`` counted, before it is re-classified and counted again."""
+    if join.credited:
+        _add(join, regular=-1, fakes=-1 if join.kind == JoinKind.FAKE else 0)
+        if join.leave_counted:
+            _add(join, leaves=-1)
+
+
+def _add(join: MemberJoin, *, regular: int = 0, leaves: int = 0, fakes: int = 0) -> None:
+    assert join.inviter_id is not None
+    row, _ = InviterStats.objects.get_or_create(
+        guild_id=join.guild_id,
+        inviter_id=join.inviter_id,
+        defaults={"inviter_username": join.inviter_username},
+    )
+    InviterStats.objects.filter(pk=row.pk).update(
+        regular=F("regular") + regular, leaves=F("leaves") + leaves, fakes=F("fakes") + fakes
+    )
+    if join.inviter_username and row.inviter_username != join.inviter_username:
+        InviterStats.objects.filter(pk=row.pk).update(inviter_username=join.inviter_username)
+
+
+def _name_inviter(guild_id: int, inviter_id: int, username: str) -> None:
+    if username:
+        InviterStats.objects.filter(guild_id=guild_id, inviter_id=inviter_id).update(
+            inviter_username=username
+        )
+
+
+def _count_use(join: MemberJoin) -> None:
+    """A join attributed to a code uses it once (INVITE_USE's ``uses`` may raise it more)."""
+    if join.kind == JoinKind.VANITY or not join.invite_code:
+        return
+    updated = Invite.objects.filter(guild_id=join.guild_id, code=join.invite_code).update(
+        uses=F("uses") + 1
+    )
+    if not updated:
+        Invite.objects.create(
+            guild_id=join.guild_id,
+            code=join.invite_code,
+            inviter_id=join.inviter_id,
+            inviter_username=join.inviter_username,
+            uses=1,
+        )
+
+
+def _lifecycle_join(report: JoinReport) -> None:
+    member, created = MemberLifecycle.objects.select_for_update().get_or_create(
+        guild_id=report.guild_id,
+        user_id=report.user_id,
+        defaults={"first_joined_at": report.timestamp, "username": report.username},
+    )
+    if not created and (member.join_count or member.leave_count):
+        member.rejoin_count += 1  # seen before (joined, or left after an untracked join)
+    if member.first_joined_at is None or member.first_joined_at > report.timestamp:
+        member.first_joined_at = report.timestamp
+    member.last_joined_at = report.timestamp
+    member.join_count += 1
+    member.is_present = True
+    member.username = report.username or member.username
+    member.save()
+
+
+def _growth(guild_id: int, day: date, *, joins: int = 0, leaves: int = 0) -> None:
+    row, _ = GuildGrowthDaily.objects.get_or_create(guild_id=guild_id, day=day)
+    GuildGrowthDaily.objects.filter(pk=row.pk).update(
+        joins=F("joins") + joins, leaves=F("leaves") + leaves
+    )
+
+
+# --- helpers ---------------------------------------------------------------------------------
+def _account_time(value: datetime | int | None) -> datetime | None:
+    if value is None or isinstance(value, datetime):
+        return value
+    return datetime.fromtimestamp(value / 1000, tz=UTC)  # epoch milliseconds
+
+
+def _int(value: str | None) -> int | None:
+    return int(value) if value is not None else None
+
+
+_HANDLERS = {
+    "INVITE_CREATE": _invite_create,
+    "INVITE_DELETE": _invite_delete,
+    "INVITE_USE": _invite_use,
+    "GUILD_MEMBER_ADD": _member_add,
+    "GUILD_MEMBER_REMOVE": _member_remove,
+}
