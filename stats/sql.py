@@ -219,16 +219,19 @@ def try_lock(key: int, *, wait: bool, relax_durability: bool = False) -> bool:
 
 
 @contextmanager
-def session_lock(key: int) -> Iterator[bool]:
+def session_lock(key: int, *, wait: bool = False) -> Iterator[bool]:
     """Hold a lock on ``key`` across several transactions; yields False when another session
-    holds it. PostgreSQL session advisory lock, released on exit; SQLite: always True (its
-    embedded deployment runs a single Beat)."""
+    holds it (``wait``: waits for it instead). PostgreSQL session advisory lock, released on
+    exit; SQLite: always True (its embedded deployment runs a single Beat)."""
     if not is_postgres():
         yield True
         return
     with connection.cursor() as cursor:
-        cursor.execute("SELECT pg_try_advisory_lock(%s)", [key])
-        taken = bool(cursor.fetchone()[0])
+        if wait:
+            cursor.execute("SELECT pg_advisory_lock(%s), true", [key])
+        else:
+            cursor.execute("SELECT pg_try_advisory_lock(%s)", [key])
+        taken = bool(cursor.fetchone()[-1])
     try:
         yield taken
     finally:

@@ -45,5 +45,5 @@ def apply_retention() -> dict[str, int]:
 
 
 @shared_task(autoretry_for=(Exception,), retry_backoff=True, max_retries=5)
-def fill_snapshots() -> int:
+def fill_snapshots() -> dict[str, int]:
     return rollups.fill_snapshots()

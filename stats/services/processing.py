@@ -34,6 +34,7 @@ from stats.models import Event, IngestBatch, VoiceSession
 from stats.selectors import known_bots
 from stats.services.activity import apply_message_events, apply_reaction_events
 from stats.services.counting import CounterDeltas
+from stats.services.rollups import mark_stale_buckets
 from stats.services.scheduling import release_drain
 from stats.services.snapshots import apply_snapshot_events, load_snapshot_sources
 from stats.services.voice import apply_voice_events, close_sessions_older_than, session_cap
@@ -123,6 +124,7 @@ def drain_shard(shard: int, *, wait: bool = True, max_chunks: int = 20) -> Drain
             batch_ids, events = _take_chunk(shard)
             if batch_ids:
                 apply_events(events)
+                mark_stale_buckets(events)  # late events for buckets already filled
                 IngestBatch.objects.filter(pk__in=batch_ids).update(processed_at=timezone.now())
         if not batch_ids:  # lock released: anything committed meanwhile is visible now
             if _has_pending(shard):

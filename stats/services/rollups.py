@@ -1,203 +1,332 @@
-"""5-minute snapshots of each guild's activity, filled from raw events by a watermark.
+"""Snapshots of each guild's activity per 5 minutes, hour and day, filled by watermarks.
 
-Modelled on Zulip's analytics: a FillState per granularity marks the last bucket STARTED before
-its work and DONE after, so a run that crashes midway redoes that bucket from scratch and a run
-that comes twice finds nothing to do; a scheduler down for hours catches up bucket by bucket on
-its next run. Buckets are aligned to UTC and are filled only once they are over plus a grace
-delay for late events; storage holds no zero rows (readers zero-fill).
+Modelled on Zulip's analytics (``analytics/lib/counts.py``):
 
-The same counting rules as the real-time processors apply (bots and excluded channels are not
-counted) through ``CounterDeltas``; voice time comes from closed sessions (``voice_session_log``)
-and open ones, split at the bucket's edges.
+* each granularity is described once (``GRANULARITIES``) and has a ``FillState``: the end of the
+  range last worked on, STARTED before the work and DONE after, so a run that crashes midway
+  redoes that range (delete, then recompute) and a run that comes twice finds nothing to do; a
+  scheduler down for hours catches up range by range on its next run;
+* runs are serialised by a session lock, and the unique (guild, period type, period start)
+  constraint makes a stray double insert fail loudly;
+* storage never holds zero rows: readers zero-fill.
+
+5-minute and hourly buckets are aligned to UTC; a daily bucket is the guild's local day (23 or
+25 hours on DST days), so the daily watermark advances in 15-minute UTC steps: every zone's
+midnight falls on one. A bucket is filled once it is over by the grace delay for late events.
+
+Late events: processing marks the 5-minute buckets an event changes once they are filled
+(``mark_stale_buckets``, under a lock on the 5-minute watermark that the fill holds while it
+writes), and each run recomputes those buckets and the hours and days that contain them.
+
+What counts is what the real-time counters count (bots and excluded channels are not; a
+bot-aggregated guild's snapshots replace its raw activity from ``snapshots_since``); voice time
+comes from closed sessions (``voice_session_log``) and open ones, split at bucket edges. The
+numbers are computed by ``stats.services.rollup_compute``.
 """
 
 from __future__ import annotations
 
-from collections import Counter, defaultdict
-from collections.abc import Callable
-from dataclasses import dataclass, field
+from collections import defaultdict
+from collections.abc import Callable, Iterable, Sequence
+from dataclasses import dataclass
 from datetime import UTC, datetime, timedelta
-from typing import Any
+from typing import TYPE_CHECKING
 
 from django.conf import settings
-from django.db import transaction
+from django.db import connection, transaction
 from django.db.models import Min
 from django.utils import timezone
 
 from guilds.selectors import counting_settings
-from stats.models import Event, FillState, MetricsSnapshot, VoiceSession, VoiceSessionLog
-from stats.selectors import known_bots
-from stats.services.counting import CounterDeltas, second_mark
-from stats.services.voice import session_cap
+from stats.events import SNAPSHOT_TYPES, VOICE_TYPES
+from stats.models import Event, FillState, MetricsSnapshot, StaleBucket
 from stats.sql import session_lock
 
+if TYPE_CHECKING:
+    from stats.services.processing import StoredEvent
+
 FIVE_MINUTES = timedelta(minutes=5)
+HOUR = timedelta(hours=1)
+QUARTER = timedelta(minutes=15)
 ROLLUP_LOCK = 0x6775_696C_F111  # session advisory lock held by a fill run
-TOP = 10
+EPOCH = datetime(1970, 1, 1, tzinfo=UTC)
+
+
+@dataclass(frozen=True)
+class Granularity:
+    """One kind of snapshot. Buckets are [start, end); a range (a, b] holds the buckets whose
+    end falls in it."""
+
+    name: str  # FillState key and MetricsSnapshot.period_type
+    size: timedelta | None  # fixed UTC bucket size; None: the guild's local day
+    align: timedelta  # the watermark moves by multiples of this
+    step: timedelta  # the most a run fills in one transaction
+    longest: timedelta  # the longest bucket (how far before a range its data may start)
+
+
+FIVE_MIN = Granularity("5min", FIVE_MINUTES, FIVE_MINUTES, HOUR, FIVE_MINUTES)
+HOURLY = Granularity("hourly", HOUR, HOUR, timedelta(hours=6), HOUR)
+DAILY = Granularity("daily", None, QUARTER, timedelta(days=1), timedelta(hours=25))
+GRANULARITIES = (FIVE_MIN, HOURLY, DAILY)
+BY_NAME = {g.name: g for g in GRANULARITIES}
+
+Compute = Callable[[Granularity, datetime, datetime, datetime, Sequence[int] | None], list]
 
 
 def floor_time(moment: datetime, step: timedelta) -> datetime:
-    epoch = datetime(1970, 1, 1, tzinfo=UTC)
-    return epoch + ((moment - epoch) // step) * step
+    return EPOCH + ((moment - EPOCH) // step) * step
 
 
-@dataclass
-class GuildBucket:
-    """One guild's activity in one bucket, as it accumulates."""
-
-    by_type: Counter[str] = field(default_factory=Counter)
-    messages: Counter[int] = field(default_factory=Counter)  # per member
-    reactions: Counter[int] = field(default_factory=Counter)  # given, per member
-    voice: Counter[int] = field(default_factory=Counter)  # seconds, per member
-    channel_messages: Counter[int] = field(default_factory=Counter)
-    channel_voice: Counter[int] = field(default_factory=Counter)
-    emojis: Counter[str] = field(default_factory=Counter)
-
-    def snapshot(self, guild_id: int, start: datetime, end: datetime) -> MetricsSnapshot | None:
-        active = set(self.messages) | set(self.reactions) | {u for u, s in self.voice.items() if s}
-        if not active and not self.by_type:
-            return None
-        scores = Counter({u: self.messages[u] + self.reactions[u] for u in active})
-        top_members = sorted(active, key=lambda u: (-scores[u], -self.voice[u], u))[:TOP]
-        channels = set(self.channel_messages) | set(self.channel_voice)
-        top_channels = sorted(
-            channels, key=lambda c: (-self.channel_messages[c], -self.channel_voice[c], c)
-        )[:TOP]
-        data: dict[str, Any] = {
-            "countsByType": dict(sorted(self.by_type.items())),
-            "topChannels": [
-                {
-                    "channelId": str(c),
-                    "messages": self.channel_messages[c],
-                    "voiceSeconds": self.channel_voice[c],
-                }
-                for c in top_channels
-            ],
-            "topMembers": [
-                {
-                    "userId": str(u),
-                    "messages": self.messages[u],
-                    "reactions": self.reactions[u],
-                    "voiceSeconds": self.voice[u],
-                }
-                for u in top_members
-            ],
-            "voiceSecondsByChannel": {str(c): s for c, s in sorted(self.channel_voice.items())},
-            "reactionsByEmoji": dict(self.emojis.most_common()),
-        }
-        return MetricsSnapshot(
-            guild_id=guild_id,
-            period_type=MetricsSnapshot.FIVE_MINUTES,
-            period_start=start,
-            period_end=end,
-            total_messages=sum(self.messages.values()),
-            total_voice_seconds=sum(self.voice.values()),
-            total_reactions=sum(self.reactions.values()),
-            unique_active_users=len(active),
-            data=data,
-        )
+def ceil_time(moment: datetime, step: timedelta) -> datetime:
+    floor = floor_time(moment, step)
+    return floor if floor == moment else floor + step
 
 
-def compute_bucket(start: datetime, end: datetime, now: datetime) -> list[MetricsSnapshot]:
-    """The snapshots of every guild with activity in [start, end)."""
-    buckets: dict[int, GuildBucket] = defaultdict(GuildBucket)
-    events = list(
-        Event.objects.filter(timestamp__gte=start, timestamp__lt=end).values_list(
-            "guild_id", "type", "user_id", "channel_id", "data"
-        )
-    )
-    sessions = _voice_in(start, end, now)
-    guild_ids = {e[0] for e in events} | {s[0] for s in sessions}
-    deltas = CounterDeltas(counting_settings(guild_ids), known_bots(guild_ids))
-    for guild_id, type_, user_id, channel_id, data in events:
-        bucket = buckets[guild_id]
-        bucket.by_type[type_] += 1
-        if user_id is None or not deltas.is_counted(guild_id, user_id, channel_id):
-            continue
-        if type_ == "MESSAGE_CREATE" and channel_id is not None:
-            bucket.messages[user_id] += 1
-            bucket.channel_messages[channel_id] += 1
-        elif type_ == "MESSAGE_REACTION_ADD":
-            bucket.reactions[user_id] += 1
-            emoji = data.get("emoji") if isinstance(data, dict) else None
-            if isinstance(emoji, dict):
-                emoji = emoji.get("name") or emoji.get("id")
-            if emoji:
-                bucket.emojis[str(emoji)] += 1
-    for guild_id, user_id, channel_id, began, ended in sessions:
-        if not deltas.is_counted(guild_id, user_id, channel_id):
-            continue
-        seconds = second_mark(min(ended, end)) - second_mark(max(began, start))
-        if seconds > 0:
-            buckets[guild_id].voice[user_id] += seconds
-            buckets[guild_id].channel_voice[channel_id] += seconds
-    made = (bucket.snapshot(guild_id, start, end) for guild_id, bucket in buckets.items())
-    return [snapshot for snapshot in made if snapshot is not None]
+def compute_snapshots(
+    granularity: Granularity,
+    after: datetime,
+    until: datetime,
+    now: datetime,
+    guild_ids: Sequence[int] | None = None,
+) -> list[MetricsSnapshot]:
+    """The snapshots of the buckets ending in (after, until], for all or some guilds."""
+    from stats.services import rollup_compute
+
+    return rollup_compute.compute(granularity, after, until, now, guild_ids)
 
 
-def _voice_in(start: datetime, end: datetime, now: datetime) -> list[tuple]:
-    """(guild, user, channel, start, end) of sessions overlapping [start, end); an open one
-    runs up to now, and never past the cap."""
-    closed = VoiceSessionLog.objects.filter(started_at__lt=end, ended_at__gt=start).values_list(
-        "guild_id", "user_id", "channel_id", "started_at", "ended_at"
-    )
-    cap = session_cap()
-    opened = [
-        (g, u, c, joined, min(now, joined + cap))
-        for g, u, c, joined in VoiceSession.objects.filter(joined_at__lt=end).values_list(
-            "guild_id", "user_id", "channel_id", "joined_at"
-        )
-    ]
-    return list(closed) + opened
-
-
+# --- filling ---------------------------------------------------------------------------------
 def fill_snapshots(
-    now: datetime | None = None,
-    *,
-    compute: Callable[[datetime, datetime, datetime], list[MetricsSnapshot]] = compute_bucket,
-) -> int:
-    """Fill every complete 5-minute bucket up to ``now`` minus the grace delay; return how many
-    buckets were filled. Safe to run concurrently (a lock: the second run returns), twice (the
-    watermark), or after a crash (a STARTED bucket is deleted and redone)."""
+    now: datetime | None = None, *, compute: Compute = compute_snapshots
+) -> dict[str, int]:
+    """Fill every granularity up to ``now`` minus the grace delay, then recompute stale
+    buckets; return the number of buckets filled or refreshed per granularity. Safe to run
+    concurrently (the second run returns at once), twice (the watermarks), or after a crash."""
     now = now or timezone.now()
-    grace = timedelta(seconds=settings.GUILDSTATS["ROLLUP_GRACE_SECONDS"])
-    last_end = floor_time(now - grace, FIVE_MINUTES)
-    filled = 0
+    report = {g.name: 0 for g in GRANULARITIES} | {"stale": 0}
     with session_lock(ROLLUP_LOCK) as mine:
         if not mine:
-            return 0
-        while (end := _start_next_bucket(last_end)) is not None:
-            with transaction.atomic():
-                start = end - FIVE_MINUTES
-                MetricsSnapshot.objects.filter(
-                    period_type=MetricsSnapshot.FIVE_MINUTES, period_start=start
-                ).delete()
-                MetricsSnapshot.objects.bulk_create(compute(start, end, now))
-                FillState.objects.filter(granularity="5min").update(state=FillState.DONE)
-            filled += 1
+            return report
+        for granularity in GRANULARITIES:
+            report[granularity.name] = _fill(granularity, _target(granularity, now), now, compute)
+        report["stale"] = refresh_stale_buckets(now, compute=compute)
+    return report
+
+
+def _target(granularity: Granularity, now: datetime) -> datetime:
+    grace = timedelta(seconds=settings.GUILDSTATS["ROLLUP_GRACE_SECONDS"])
+    return floor_time(now - grace, granularity.align)
+
+
+def _fill(granularity: Granularity, target: datetime, now: datetime, compute: Compute) -> int:
+    filled = 0
+    while (span := _start_next_range(granularity, target)) is not None:
+        after, until = span
+        with transaction.atomic():
+            _lock_watermark(granularity, exclusive=True)
+            _replace(granularity, after, until, compute(granularity, after, until, now, None))
+            FillState.objects.filter(granularity=granularity.name).update(state=FillState.DONE)
+        filled += _bucket_count(granularity, after, until)
     return filled
 
 
-def _start_next_bucket(last_end: datetime) -> datetime | None:
-    """Mark the next bucket to fill STARTED (committed) and return its end; None when filled up
-    to ``last_end``. The first run starts at the oldest raw event."""
+def _start_next_range(
+    granularity: Granularity, target: datetime
+) -> tuple[datetime, datetime] | None:
+    """Mark the next range STARTED (committed) and return it; None when filled up to
+    ``target``. The first run starts at the oldest raw event (nothing before it to fill); a
+    STARTED range (a crash) is redone from one step back, which recomputes some finished
+    buckets identically."""
     with transaction.atomic():
-        state = FillState.objects.filter(granularity="5min").first()
+        state = FillState.objects.select_for_update().filter(granularity=granularity.name).first()
         if state is None:
             first = Event.objects.aggregate(t=Min("timestamp"))["t"]
-            if first is None or floor_time(first, FIVE_MINUTES) >= last_end:
-                FillState.objects.create(
-                    granularity="5min", end_time=last_end, state=FillState.DONE
-                )
-                return None
-            state = FillState(granularity="5min", end_time=floor_time(first, FIVE_MINUTES))
-            end = state.end_time + FIVE_MINUTES
+            begin = target if first is None else min(floor_time(first, granularity.align), target)
+            state = FillState(granularity=granularity.name, end_time=begin, state=FillState.DONE)
         elif state.state == FillState.STARTED:
-            end = state.end_time  # a crashed run left this bucket partial: redo it
-        else:
-            end = state.end_time + FIVE_MINUTES
-        if end > last_end:
+            state.end_time -= granularity.step
+        after = state.end_time
+        if after >= target:
+            state.state = FillState.DONE
+            state.save()
             return None
-        state.end_time, state.state = end, FillState.STARTED
+        until = min(after + granularity.step, target)
+        state.end_time, state.state = until, FillState.STARTED
         state.save()
-        return end
+        return after, until
+
+
+def _replace(
+    granularity: Granularity,
+    after: datetime,
+    until: datetime,
+    snapshots: list[MetricsSnapshot],
+    guild_ids: Sequence[int] | None = None,
+) -> None:
+    stored = MetricsSnapshot.objects.filter(
+        period_type=granularity.name, period_end__gt=after, period_end__lte=until
+    )
+    if guild_ids is not None:
+        stored = stored.filter(guild_id__in=list(guild_ids))
+    stored.delete()
+    MetricsSnapshot.objects.bulk_create(snapshots, batch_size=2000)
+
+
+def _bucket_count(granularity: Granularity, after: datetime, until: datetime) -> int:
+    """Buckets per guild in a range (a daily range counts its quarter-hour steps as days)."""
+    if granularity.size is None:
+        return max(1, round((until - after) / timedelta(days=1)))
+    return (until - after) // granularity.size
+
+
+# --- late events -----------------------------------------------------------------------------
+def _lock_watermark(granularity: Granularity, *, exclusive: bool) -> datetime | None:
+    """Read a watermark, locking its row: the fill locks it exclusively while it writes a
+    range, processing locks it shared while it marks stale buckets, so a late event is either
+    seen by the fill or marked stale, never neither. (SQLite serialises writers anyway.)"""
+    if connection.vendor != "postgresql":
+        state = FillState.objects.filter(granularity=granularity.name).first()
+        return state.end_time if state else None
+    mode = "UPDATE" if exclusive else "KEY SHARE"
+    with connection.cursor() as cursor:
+        cursor.execute(
+            f"SELECT end_time FROM fill_state WHERE granularity = %s FOR {mode}",
+            [granularity.name],
+        )
+        row = cursor.fetchone()
+    return row[0] if row else None
+
+
+def mark_stale_buckets(events: Sequence[StoredEvent]) -> None:
+    """In the processing transaction: mark the filled 5-minute buckets that ``events`` change.
+
+    A message or reaction changes its own bucket; a voice transition changes every bucket from
+    its time on (an open session was counted up to the fill's time); a bot snapshot changes
+    every bucket from its period's start on (it may move the guild's switch to snapshots).
+    Only the 5-minute watermark is read: it is never behind the hourly and daily ones.
+    """
+    if not events:
+        return
+    watermark = _lock_watermark(FIVE_MIN, exclusive=False)
+    if watermark is None or min(e.timestamp for e in events) >= watermark:
+        return
+    marks: set[tuple[int, datetime]] = set()
+    for event in events:
+        start = event.timestamp
+        if event.type in SNAPSHOT_TYPES and isinstance(event.data, dict):
+            period_start = event.data.get("periodStart")
+            if isinstance(period_start, int):
+                start = min(start, EPOCH + timedelta(milliseconds=period_start))
+        if start >= watermark:
+            continue
+        bucket = floor_time(start, FIVE_MINUTES)
+        if event.type in VOICE_TYPES or event.type in SNAPSHOT_TYPES:
+            while bucket < watermark:
+                marks.add((event.guild_id, bucket))
+                bucket += FIVE_MINUTES
+        else:
+            marks.add((event.guild_id, bucket))
+    _upsert_stale(marks)
+
+
+def _upsert_stale(marks: Iterable[tuple[int, datetime]]) -> None:
+    now = timezone.now()
+    rows = [StaleBucket(guild_id=g, period_start=s, marked_at=now) for g, s in sorted(marks)]
+    StaleBucket.objects.bulk_create(
+        rows,
+        batch_size=2000,
+        update_conflicts=True,
+        unique_fields=["guild_id", "period_start"],
+        update_fields=["marked_at"],
+    )
+
+
+def refresh_stale_buckets(
+    now: datetime | None = None, *, compute: Compute = compute_snapshots
+) -> int:
+    """Recompute, guild by guild, the stale 5-minute buckets and the filled hours and days
+    that contain them; return how many buckets were recomputed. A mark made again while this
+    runs (a newer ``marked_at``) survives for the next run."""
+    now = now or timezone.now()
+    stale = list(StaleBucket.objects.values_list("guild_id", "period_start", "marked_at"))
+    if not stale:
+        return 0
+    watermarks = dict(FillState.objects.values_list("granularity", "end_time"))
+    by_guild: dict[int, list[datetime]] = defaultdict(list)
+    for guild_id, start, _marked in stale:
+        by_guild[guild_id].append(start)
+    zones = {g: s.tz for g, s in counting_settings(by_guild).items()}
+    refreshed = 0
+    for guild_id, starts in by_guild.items():
+        zone = zones.get(guild_id, UTC)
+        for granularity in GRANULARITIES:
+            watermark = watermarks.get(granularity.name)
+            spans = {
+                bucket_bounds(granularity, start, zone) for start in starts if watermark is not None
+            }
+            for bucket_start, bucket_end in sorted(spans):
+                if bucket_end > watermark:
+                    continue  # not filled yet: the regular fill will do it
+                with transaction.atomic():
+                    _replace(
+                        granularity,
+                        bucket_start,
+                        bucket_end,
+                        compute(granularity, bucket_start, bucket_end, now, [guild_id]),
+                        [guild_id],
+                    )
+                refreshed += 1
+    for guild_id, start, marked in stale:
+        StaleBucket.objects.filter(guild_id=guild_id, period_start=start, marked_at=marked).delete()
+    return refreshed
+
+
+def bucket_bounds(granularity: Granularity, moment: datetime, zone) -> tuple[datetime, datetime]:
+    """The bucket of ``granularity`` containing ``moment`` for a guild in ``zone``."""
+    if granularity.size is not None:
+        start = floor_time(moment, granularity.size)
+        return start, start + granularity.size
+    day = moment.astimezone(zone).date()
+    return _midnight(day, zone), _midnight(day + timedelta(days=1), zone)
+
+
+def _midnight(day, zone) -> datetime:
+    return datetime.combine(day, datetime.min.time(), zone).astimezone(UTC)
+
+
+# --- re-filling a range on demand (the fill_stats command) ------------------------------------
+def refill(
+    granularity: Granularity,
+    since: datetime,
+    until: datetime,
+    guild_ids: Sequence[int] | None = None,
+    *,
+    now: datetime | None = None,
+    progress: Callable[[int], None] | None = None,
+) -> int:
+    """Recompute the buckets ending in (since, until], step by step, under the fill lock;
+    return the number of steps. Watermarks do not move: buckets past them are left to the
+    regular fill, so ``until`` is capped at the granularity's watermark."""
+    now = now or timezone.now()
+    with session_lock(ROLLUP_LOCK, wait=True):
+        state = FillState.objects.filter(granularity=granularity.name).first()
+        if state is None:
+            return 0
+        until = min(until, state.end_time)
+        after = floor_time(since, granularity.align)
+        steps = 0
+        while after < until:
+            end = min(after + granularity.step, until)
+            with transaction.atomic():
+                _replace(
+                    granularity,
+                    after,
+                    end,
+                    compute_snapshots(granularity, after, end, now, guild_ids),
+                    guild_ids,
+                )
+            steps += 1
+            if progress:
+                progress(steps)
+            after = end
+        return steps
