@@ -14,6 +14,7 @@ computed; the service default caches dashboard and leaderboard for 30 s.
 from __future__ import annotations
 
 import argparse
+import os
 import random
 import re
 import shutil
@@ -23,13 +24,14 @@ import sys
 import time
 from datetime import UTC, date, datetime, timedelta
 from pathlib import Path
+from urllib.parse import urlparse
 
 import psycopg
 
 sys.path.insert(0, str(Path(__file__).resolve().parent))
 from common import ROOT, manage, scratch_database, service_env, start_server
 
-SCRATCH_DB = "guildstats_apibench"
+SCRATCH_DB = "guildstats_bench_api"
 BIG_GUILD = 10**17 + 1
 GUILDS = 1000
 BIG_MEMBERS = 100_000
@@ -126,6 +128,75 @@ def events(count: int, now: datetime):
             f"{i:032x}",
             now,
         )
+
+
+def load_snapshots(conn: psycopg.Connection, now: datetime) -> int:
+    """Daily, hourly and 5-minute snapshot rows as the fill would have left them at ``now``,
+    consistent with the daily counters: a daily row per guild and finished day (its totals are
+    the guild's day, its active members the member days with activity), 24 hourly rows per
+    finished day and one per finished hour of today (the day's totals split evenly, so they add
+    up exactly), and 5-minute rows for the current hour's finished buckets. Only buckets past
+    the rollup grace delay exist, as in production."""
+    filled_until = now - timedelta(minutes=2)
+    this_hour = filled_until.replace(minute=0, second=0, microsecond=0)
+    conn.execute(
+        "INSERT INTO metrics_snapshots (guild_id, period_type, period_start, period_end, "
+        "total_messages, total_voice_seconds, total_reactions, unique_active_users, data, "
+        "created_at) "
+        "SELECT g.guild_id, 'daily', g.day::timestamp AT TIME ZONE 'UTC', "
+        "(g.day + 1)::timestamp AT TIME ZONE 'UTC', g.messages, g.voice_seconds, g.reactions, "
+        "u.n, jsonb_build_object('countsByType', jsonb_build_object('MESSAGE_CREATE', "
+        "g.messages)), now() FROM guild_daily_stats g JOIN (SELECT guild_id, day, count(*) n "
+        "FROM member_daily_stats WHERE messages > 0 OR voice_seconds > 0 OR "
+        "reactions_given > 0 GROUP BY 1, 2) u USING (guild_id, day) WHERE g.day < %s",
+        [now.date()],
+    )
+    # hour h of a day gets total // 24, plus one for h < total % 24: the hours add up exactly
+    conn.execute(
+        "INSERT INTO metrics_snapshots (guild_id, period_type, period_start, period_end, "
+        "total_messages, total_voice_seconds, total_reactions, unique_active_users, data, "
+        "created_at) "
+        "SELECT guild_id, 'hourly', h, h + interval '1 hour', m, v, r, greatest(u, 1), "
+        "jsonb_build_object('countsByType', jsonb_build_object('MESSAGE_CREATE', m)), now() "
+        "FROM (SELECT g.guild_id, g.day::timestamp AT TIME ZONE 'UTC' + i * interval '1 hour' h, "
+        "g.messages / 24 + (i < g.messages % 24)::int m, "
+        "g.voice_seconds / 24 + (i < g.voice_seconds % 24)::int v, "
+        "g.reactions / 24 + (i < g.reactions % 24)::int r, g.messages / 240 u "
+        "FROM guild_daily_stats g CROSS JOIN generate_series(0, 23) i) x "
+        "WHERE h + interval '1 hour' <= %s AND (m > 0 OR v > 0 OR r > 0)",
+        [this_hour],
+    )
+    conn.execute(
+        "INSERT INTO metrics_snapshots (guild_id, period_type, period_start, period_end, "
+        "total_messages, total_voice_seconds, total_reactions, unique_active_users, data, "
+        "created_at) "
+        "SELECT guild_id, '5min', b, b + interval '5 minutes', messages / 288, "
+        "voice_seconds / 288, reactions / 288, greatest(messages / 2880, 1), "
+        "jsonb_build_object('countsByType', jsonb_build_object('MESSAGE_CREATE', "
+        "messages / 288)), now() FROM guild_daily_stats CROSS JOIN generate_series("
+        "%s::timestamptz, %s::timestamptz - interval '5 minutes', interval '5 minutes') b "
+        "WHERE day = %s",
+        [this_hour, floor_5min(filled_until), now.date()],
+    )
+    return conn.execute("SELECT count(*) FROM metrics_snapshots").fetchone()[0]
+
+
+def floor_5min(moment: datetime) -> datetime:
+    return moment.replace(minute=moment.minute - moment.minute % 5, second=0, microsecond=0)
+
+
+def loaded(db_url: str) -> bool:
+    """Whether ``db_url`` already holds a complete load of today (``--reuse``)."""
+    try:
+        with psycopg.connect(db_url, autocommit=True) as conn:
+            row = conn.execute(
+                "SELECT (SELECT count(*) FROM member_stats), "
+                "(SELECT max(day) FROM guild_daily_stats), "
+                "(SELECT count(*) FROM metrics_snapshots WHERE period_type = 'daily')"
+            ).fetchone()
+    except psycopg.Error:
+        return False
+    return row[0] >= GUILDS * OTHER_MEMBERS and row[1] == datetime.now(UTC).date() and row[2] > 0
 
 
 def load(db_url: str, n_events: int) -> None:
@@ -225,8 +296,45 @@ def load(db_url: str, n_events: int) -> None:
             events(n_events, now),
         )
         print(f"events:              {n:,} rows", flush=True)
+        n = load_snapshots(conn, now)
+        print(f"metrics_snapshots:   {n:,} rows", flush=True)
         conn.execute("VACUUM ANALYZE")
         print(f"loaded in {time.perf_counter() - started:.0f} s", flush=True)
+
+
+ENDPOINTS = {
+    "guild list": "/api/guilds/",
+    "dashboard (today)": "{base}/dashboard?period=today",
+    "dashboard (week)": "{base}/dashboard?period=week",
+    "dashboard (month)": "{base}/dashboard?period=month",
+    "dashboard (all)": "{base}/dashboard?period=all",
+    "members (page 1, by messages)": "{base}/members?pageSize=50",
+    "members (page 100, by lastSeen)": "{base}/members?page=100&sortBy=lastSeen",
+    "members (activeOnly, minMessages)": "{base}/members?activeOnly=true&minMessages=10",
+    "leaderboard (messages, all)": "{base}/leaderboard?category=messages&period=all",
+    "leaderboard (overall, all)": "{base}/leaderboard?category=overall&period=all",
+    "leaderboard (voice, week)": "{base}/leaderboard?category=voice&period=week",
+    "leaderboard (overall, month)": "{base}/leaderboard?category=overall&period=month",
+    "leaderboard (reactions, today)": "{base}/leaderboard?category=reactions&period=today",
+    "overview": "{base}/overview",
+    "activity (today, hour)": "{base}/activity?period=today&granularity=hour",
+    "activity (week, day)": "{base}/activity?period=week&granularity=day",
+    "activity (month, hour)": "{base}/activity?period=month&granularity=hour",
+    "activity (month, week)": "{base}/activity?period=month&granularity=week",
+    "activity (all, day)": "{base}/activity?period=all&granularity=day",
+    "activity CSV (month, day)": "{base}/activity?period=month&granularity=day&format=csv",
+    "heatmap (month)": "{base}/heatmap?period=month",
+    "heatmap (all)": "{base}/heatmap?period=all",
+}
+
+REFRESHER = """
+import time, django
+django.setup()
+from stats.api_selectors import refresh_summaries
+while True:
+    refresh_summaries()
+    time.sleep({every})
+"""
 
 
 def main() -> int:
@@ -238,35 +346,56 @@ def main() -> int:
     parser.add_argument("--connections", type=int, default=8)
     parser.add_argument("--cache-seconds", type=int, default=0)
     parser.add_argument("--port", type=int, default=8766)
+    parser.add_argument(
+        "--reuse", action="store_true", help="keep the database if it holds today's load"
+    )
+    parser.add_argument("--only", default="", help="regex: measure the matching endpoints only")
+    parser.add_argument(
+        "--no-summaries",
+        action="store_true",
+        help="do not run the period-summary refresh (the Beat task) during the measure",
+    )
     args = parser.parse_args()
     if shutil.which("wrk") is None:
         raise SystemExit("wrk is needed: apt-get install wrk")
 
-    db_url = scratch_database(SCRATCH_DB)
+    db_url = database_url(SCRATCH_DB)
+    reuse = args.reuse and loaded(db_url)
+    if not reuse:
+        db_url = scratch_database(SCRATCH_DB)
     env = service_env(
         db_url,
         GUILDSTATS_API_RATE="100000000/min",
         GUILDSTATS_API_CACHE_SECONDS=str(args.cache_seconds),
     )
+    # its own Redis database and var/ folder: other benchmarks may run at the same time
+    env["REDIS_URL"] = os.environ.get("BENCH_API_REDIS_URL", "redis://127.0.0.1:6379/13")
+    env["GUILDSTATS_VAR_DIR"] = str(ROOT / "var" / "bench-api")
     manage(env, "migrate", "-v0")
-    load(db_url, args.events)
+    if not reuse:
+        load(db_url, args.events)
+    with psycopg.connect(db_url, autocommit=True) as conn:
+        conn.execute("DELETE FROM guilds_apikey WHERE name = 'bench'")
     key = manage(env, "create_api_key", "bench", "--guild", str(BIG_GUILD))
+    refresher = None
+    if not args.no_summaries:  # what Beat does in production (refresh-period-summaries)
+        refresher = subprocess.Popen(
+            [sys.executable, "-c", REFRESHER.format(every=20)], cwd=ROOT, env=env
+        )
     server = start_server(env, args.port, 2)
     base = f"http://127.0.0.1:{args.port}/api/guilds/{BIG_GUILD}/stats"
     endpoints = {
-        "dashboard (week)": f"{base}/dashboard?period=week",
-        "dashboard (all)": f"{base}/dashboard?period=all",
-        "members (page 1, by messages)": f"{base}/members?pageSize=50",
-        "members (page 100, by lastSeen)": f"{base}/members?page=100&sortBy=lastSeen",
-        "members (activeOnly, minMessages)": f"{base}/members?activeOnly=true&minMessages=10",
-        "leaderboard (messages, all)": f"{base}/leaderboard?category=messages&period=all",
-        "leaderboard (overall, month)": f"{base}/leaderboard?category=overall&period=month",
-        "overview": f"{base}/overview",
-        "guild list": f"http://127.0.0.1:{args.port}/api/guilds/",
+        name: path.format(base=base) if "{base}" in path else f"http://127.0.0.1:{args.port}{path}"
+        for name, path in ENDPOINTS.items()
+        if re.search(args.only, name)
     }
     try:
-        time.sleep(4)
-        print(f"\n{'endpoint':<36} {'p50 ms':>8} {'p95 ms':>8} {'p99 ms':>8} {'req/s':>8}")
+        time.sleep(6)
+        print(
+            f"\n{args.connections} connections, API cache "
+            f"{'off' if args.cache_seconds == 0 else f'{args.cache_seconds} s'}"
+        )
+        print(f"{'endpoint':<36} {'p50 ms':>8} {'p95 ms':>8} {'p99 ms':>8} {'req/s':>8}")
         for name, url in endpoints.items():
             out = subprocess.run(
                 [
@@ -300,7 +429,15 @@ def main() -> int:
     finally:
         server.send_signal(signal.SIGTERM)
         server.wait(timeout=30)
+        if refresher is not None:
+            refresher.terminate()
+            refresher.wait(timeout=30)
     return 0
+
+
+def database_url(name: str) -> str:
+    base = os.environ.get("BENCH_DATABASE_URL", "postgres://postgres@127.0.0.1:5432/postgres")
+    return urlparse(base)._replace(path=f"/{name}").geturl()
 
 
 if __name__ == "__main__":

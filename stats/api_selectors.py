@@ -8,18 +8,26 @@ rankings use the shown value so that equal scores share a rank.
 
 from __future__ import annotations
 
+from bisect import bisect_right
+from collections.abc import Callable
 from dataclasses import dataclass
-from datetime import datetime, timedelta
+from datetime import UTC, date, datetime, timedelta
 from typing import Any
 
 from django.core.cache import cache
-from django.db.models import F, Q, QuerySet, Sum, Value
+from django.db.models import Count, F, Min, Q, QuerySet, Sum, Value
 from django.db.models.functions import Coalesce
 
 from guilds.models import Guild
 from guilds.selectors import zone_of
-from stats.models import ChannelDailyStats, GuildDailyStats, MemberDailyStats, MemberStats
-from stats.periods import Window, iso, window
+from stats.models import (
+    ChannelDailyStats,
+    GuildDailyStats,
+    MemberDailyStats,
+    MemberStats,
+    MetricsSnapshot,
+)
+from stats.periods import Window, boundaries, iso, midnight, window
 
 SORT_FIELDS = {
     "messages": "total_messages",
@@ -295,3 +303,255 @@ def overview(guild: Guild, now: datetime) -> dict[str, Any]:
     ]
     body["periodStart"], body["periodEnd"] = iso(week.start), iso(week.end)
     return body
+
+
+# --- activity series and heatmap: read from the snapshots, never from raw events ---------------
+
+GRANULARITIES = ("hour", "day", "week")
+HEATMAP_PERIODS = ("week", "month", "all")
+FIVE_MINUTES = MetricsSnapshot.FIVE_MINUTES
+HOURLY = MetricsSnapshot.HOURLY
+DAILY = MetricsSnapshot.DAILY
+LONGEST_BUCKET = timedelta(hours=25)  # a daily bucket on a DST day
+FIVE_MINUTE_RETENTION = timedelta(days=30)
+_TICK = timedelta(microseconds=1)
+
+
+@dataclass(frozen=True)
+class Bucket:
+    """One snapshot row, as the series read it (``data`` is never loaded)."""
+
+    kind: str
+    start: datetime
+    end: datetime
+    messages: int
+    voice_seconds: int
+    reactions: int
+    active_users: int
+
+
+def _buckets(guild_id: int, kind: str, since: datetime, end: datetime) -> list[Bucket]:
+    """Rows of one granularity that overlap [since, end), in order, through the unique index
+    (guild_id, period_type, period_start): a bucket starts at most 25 hours before it ends."""
+    rows = MetricsSnapshot.objects.filter(
+        guild_id=guild_id,
+        period_type=kind,
+        period_start__gte=since - LONGEST_BUCKET,
+        period_start__lt=end,
+        period_end__gt=since,
+    ).order_by("period_start")
+    return [
+        Bucket(kind, *values)
+        for values in rows.values_list(
+            "period_start",
+            "period_end",
+            "total_messages",
+            "total_voice_seconds",
+            "total_reactions",
+            "unique_active_users",
+        )
+    ]
+
+
+def compose(
+    guild_id: int,
+    kinds: tuple[str, ...],
+    start: datetime,
+    end: datetime,
+    fits: Callable[[Bucket], bool],
+) -> list[Bucket]:
+    """The snapshot rows that tile [start, end) without overlap, coarsest first.
+
+    A coarse row is used when it lies inside [start, end) and ``fits`` (inside one point of the
+    series); the time it covers is then skipped at the finer levels. Finer rows fill the rest:
+    the hours of a day whose daily row is not filled yet, the 5-minute buckets of the current
+    hour, or, in a zone whose offset is not a whole hour, the 5-minute buckets of the hours that
+    straddle two local hours. Storage has no zero rows, and each granularity is filled in time
+    order, so while the coarse rows fit, the finer level is read only after the last coarse row.
+    """
+    used: list[Bucket] = []
+    covered: list[tuple[datetime, datetime]] = []  # sorted, disjoint
+    since, aligned = start, True
+    for level, kind in enumerate(kinds):
+        finest = level == len(kinds) - 1
+        fresh: list[tuple[datetime, datetime]] = []
+        for row in _buckets(guild_id, kind, since if aligned else start, end):
+            if row.start < start or row.end > end or not fits(row):
+                if finest and start <= row.start < end:
+                    used.append(row)  # nothing finer: counted where it starts
+                else:
+                    aligned = False
+                continue
+            if _inside(covered, row):
+                continue
+            used.append(row)
+            fresh.append((row.start, row.end))
+            since = max(since, row.end)
+        covered = sorted(covered + fresh)
+    return used
+
+
+def _inside(covered: list[tuple[datetime, datetime]], row: Bucket) -> bool:
+    at = bisect_right(covered, (row.start, datetime.max.replace(tzinfo=UTC))) - 1
+    return at >= 0 and covered[at][0] <= row.start and row.end <= covered[at][1]
+
+
+def _series_first_day(guild: Guild, win: Window) -> date:
+    """The window's first day; for "all", the local day of the guild's first snapshot (today
+    when there is none)."""
+    if win.first_day is not None:
+        return win.first_day
+    first = MetricsSnapshot.objects.filter(guild_id=guild.guild_id).aggregate(
+        first=Min("period_start")
+    )["first"]
+    return win.last_day if first is None else min(first.astimezone(win.zone).date(), win.last_day)
+
+
+def activity(guild: Guild, *, period: str, granularity: str, now: datetime) -> dict[str, Any]:
+    """A zero-filled time series of the guild's activity in its time zone (seed 000 §8.5).
+
+    Sums come from the snapshots (daily rows, hourly rows, 5-minute rows, see ``compose``).
+    ``uniqueActiveUsers`` of a point is its snapshot's own count when one bucket is the whole
+    point; distinct members do not add up across buckets, so a week, or a day not rolled up yet,
+    counts its distinct active members in the per-day member counters, and an hour made of
+    5-minute buckets (the current one) has null.
+    """
+    zone = zone_of(guild.timezone)
+    win = window(period, zone, now)
+    first_day = _series_first_day(guild, win)
+    edges = boundaries(granularity, first_day, win.last_day, zone)
+    start, end = edges[0], edges[-1]
+
+    def point(moment: datetime) -> int:
+        return bisect_right(edges, moment) - 1
+
+    def fits(row: Bucket) -> bool:
+        return point(row.start) == point(row.end - _TICK)
+
+    kinds = (HOURLY, FIVE_MINUTES) if granularity == "hour" else (DAILY, HOURLY, FIVE_MINUTES)
+    sums = [[0, 0, 0] for _ in edges[:-1]]
+    parts: list[list[Bucket]] = [[] for _ in edges[:-1]]
+    for row in compose(guild.guild_id, kinds, start, end, fits):
+        at = point(row.start)
+        sums[at][0] += row.messages
+        sums[at][1] += row.voice_seconds
+        sums[at][2] += row.reactions
+        parts[at].append(row)
+    users: list[int | None] = []
+    composite: dict[int, tuple[date, date]] = {}
+    for at, rows in enumerate(parts):
+        if not rows:
+            users.append(0)
+        elif len(rows) == 1 and (rows[0].start, rows[0].end) == (edges[at], edges[at + 1]):
+            users.append(rows[0].active_users)
+        else:
+            users.append(None)
+            if granularity != "hour":
+                last = (edges[at + 1] - _TICK).astimezone(zone).date()
+                composite[at] = (edges[at].astimezone(zone).date(), last)
+    for at, count in _distinct_active(guild, composite, now).items():
+        users[at] = count
+    return {
+        "guildId": str(guild.guild_id),
+        "period": period,
+        "granularity": granularity,
+        "timezone": zone.key,
+        "periodStart": iso(start),
+        "periodEnd": iso(end),
+        "dataPoints": [
+            {
+                "timestamp": iso(edges[at]),
+                "totalMessages": messages,
+                "totalVoiceMinutes": minutes(voice),
+                "totalReactions": reactions,
+                "uniqueActiveUsers": users[at],
+            }
+            for at, (messages, voice, reactions) in enumerate(sums)
+        ],
+    }
+
+
+def _distinct_active(
+    guild: Guild, spans: dict[int, tuple[date, date]], now: datetime
+) -> dict[int, int]:
+    """Distinct active members per run of local days, in one query over member_daily_stats.
+    Runs of days already over are cached for the API's longest staleness (only a late replay
+    changes them)."""
+    today = now.astimezone(zone_of(guild.timezone)).date()
+    found: dict[int, int] = {}
+    wanted: dict[int, tuple[date, date]] = {}
+    for at, (first, last) in spans.items():
+        value = cache.get(_active_key(guild, first, last)) if last < today else None
+        if value is None:
+            wanted[at] = (first, last)
+        else:
+            found[at] = value
+    if wanted:
+        counts = (
+            MemberDailyStats.objects.filter(
+                guild_id=guild.guild_id,
+                day__gte=min(first for first, _ in wanted.values()),
+                day__lte=max(last for _, last in wanted.values()),
+            )
+            .filter(ACTIVE)
+            .aggregate(
+                **{
+                    f"p{at}": Count("user_id", distinct=True, filter=Q(day__gte=a, day__lte=b))
+                    for at, (a, b) in wanted.items()
+                }
+            )
+        )
+        for at, (first, last) in wanted.items():
+            found[at] = counts[f"p{at}"] or 0
+            if last < today:
+                cache.set(_active_key(guild, first, last), found[at], PAST_WINDOW_CACHE_SECONDS)
+    return found
+
+
+def _active_key(guild: Guild, first: date, last: date) -> str:
+    return f"api:active:{guild.guild_id}:{first}:{last}"
+
+
+def heatmap(guild: Guild, *, period: str, now: datetime) -> dict[str, Any]:
+    """Activity by local day of the week (ISO: 1 = Monday) and local hour, over the period.
+
+    Hourly rows where an hour of the guild's zone is a UTC hour; 5-minute rows for the current
+    hour and, in a zone whose offset is not a whole hour, for hours that straddle two local hours
+    while they are kept (30 days); an older straddling hour counts in the local hour it starts in.
+    A DST day's repeated hour counts twice in its cell, its missing hour not at all.
+    """
+    zone = zone_of(guild.timezone)
+    win = window(period, zone, now)
+    start = midnight(_series_first_day(guild, win), zone)
+    end = win.end
+    keep_five_minutes = now - FIVE_MINUTE_RETENTION
+
+    def fits(row: Bucket) -> bool:
+        local = row.start.astimezone(zone)
+        inside = local.minute * 60 + local.second + (row.end - row.start).total_seconds() <= 3600
+        return inside or row.end <= keep_five_minutes
+
+    cells = {(day, hour): [0, 0, 0] for day in range(1, 8) for hour in range(24)}
+    for row in compose(guild.guild_id, (HOURLY, FIVE_MINUTES), start, end, fits):
+        local = row.start.astimezone(zone)
+        cell = cells[(local.isoweekday(), local.hour)]
+        cell[0] += row.messages
+        cell[1] += row.voice_seconds
+        cell[2] += row.reactions
+    return {
+        "guildId": str(guild.guild_id),
+        "period": period,
+        "timezone": zone.key,
+        "periodStart": iso(start),
+        "periodEnd": iso(end),
+        "cells": [
+            {
+                "dayOfWeek": day,
+                "hour": hour,
+                "totalMessages": messages,
+                "totalVoiceMinutes": minutes(voice),
+                "totalReactions": reactions,
+            }
+            for (day, hour), (messages, voice, reactions) in cells.items()
+        ],
+    }

@@ -49,6 +49,36 @@ def _midnight(day: date, zone: ZoneInfo) -> datetime:
     return datetime.combine(day, time.min, zone).astimezone(UTC)
 
 
+midnight = _midnight  # the UTC instant at which ``day`` starts in ``zone``
+
+QUARTER_HOUR = timedelta(minutes=15)
+
+
+def boundaries(granularity: str, first_day: date, last_day: date, zone: ZoneInfo) -> list[datetime]:
+    """Starts of the points of a series over whole local days, plus its end (UTC instants).
+
+    ``hour``: every local hour start, found by scanning the days in quarter hours (every UTC
+    offset in use is a multiple of 15 minutes), so a DST day has 23 or 25 points and in a zone at
+    UTC+5:30 a point starts at :30 UTC. ``day``: every local midnight. ``week``: local Mondays
+    (ISO weeks), the first point starting at ``first_day`` even if that is not a Monday.
+    """
+    end = _midnight(last_day + timedelta(days=1), zone)
+    days = [first_day + timedelta(days=n) for n in range((last_day - first_day).days + 1)]
+    if granularity == "day":
+        starts = [_midnight(day, zone) for day in days]
+    elif granularity == "week":
+        starts = [_midnight(d, zone) for d in days if d == first_day or d.isoweekday() == 1]
+    else:
+        starts = []
+        moment = _midnight(first_day, zone)
+        while moment < end:
+            local = moment.astimezone(zone)
+            if local.minute == 0 and local.second == 0:
+                starts.append(moment)
+            moment += QUARTER_HOUR
+    return [*starts, end]
+
+
 def iso(value: datetime | None) -> str | None:
     """ISO 8601 in UTC with milliseconds and a Z, as the seeds' examples."""
     if value is None:

@@ -4,7 +4,7 @@ from __future__ import annotations
 
 import itertools
 import time
-from datetime import datetime
+from datetime import datetime, timedelta
 from typing import Any
 
 import factory
@@ -221,3 +221,22 @@ def invite_use(
 def old_account() -> str:
     """A snowflake created in 2016: an account far older than any fake-account threshold."""
     return str((int(snowflake()) % 1_000_000) | (30_000_000_000 << 22))
+
+
+class SnapshotFactory(factory.django.DjangoModelFactory):
+    """A metrics_snapshots row; give ``period_start`` and, for daily rows, ``period_end``
+    (hourly and 5-minute rows end one bucket later by default)."""
+
+    class Meta:
+        model = "stats.MetricsSnapshot"
+
+    period_type = "hourly"
+    period_end = factory.LazyAttribute(
+        lambda row: row.period_start
+        + (timedelta(minutes=5) if row.period_type == "5min" else timedelta(hours=1))
+    )
+    total_messages = 0
+    total_voice_seconds = 0
+    total_reactions = 0
+    unique_active_users = 0
+    data = factory.LazyFunction(dict)

@@ -5,6 +5,7 @@ from __future__ import annotations
 
 from rest_framework import serializers
 
+from stats.api_selectors import GRANULARITIES, HEATMAP_PERIODS
 from stats.periods import PERIODS
 
 
@@ -30,6 +31,23 @@ class LeaderboardQuery(serializers.Serializer):
     )
     period = serializers.ChoiceField(choices=PERIODS, default="all")
     limit = serializers.IntegerField(min_value=1, max_value=100, default=10)
+
+
+class ActivityQuery(serializers.Serializer):
+    period = serializers.ChoiceField(choices=PERIODS, default="week")
+    granularity = serializers.ChoiceField(choices=GRANULARITIES, default="day")
+
+    def validate(self, attrs: dict) -> dict:
+        # hourly snapshots are kept for a year, and an all-time hourly series would be unbounded
+        if attrs["period"] == "all" and attrs["granularity"] == "hour":
+            raise serializers.ValidationError(
+                {"granularity": ["hour is available for today, week and month, not for all"]}
+            )
+        return attrs
+
+
+class HeatmapQuery(serializers.Serializer):
+    period = serializers.ChoiceField(choices=HEATMAP_PERIODS, default="month")
 
 
 # --- responses (documentation) ---------------------------------------------------------------
@@ -128,3 +146,40 @@ class Overview(serializers.Serializer):
     topMembers = OverviewMember(many=True)
     periodStart = serializers.DateTimeField()
     periodEnd = serializers.DateTimeField()
+
+
+class ActivityPoint(serializers.Serializer):
+    timestamp = serializers.DateTimeField(help_text="start of the point (a local hour/day/week)")
+    totalMessages = serializers.IntegerField()
+    totalVoiceMinutes = serializers.IntegerField()
+    totalReactions = serializers.IntegerField()
+    uniqueActiveUsers = serializers.IntegerField(
+        allow_null=True, help_text="null for an hour still made of 5-minute buckets"
+    )
+
+
+class Activity(serializers.Serializer):
+    guildId = serializers.CharField()
+    period = serializers.ChoiceField(choices=PERIODS)
+    granularity = serializers.ChoiceField(choices=GRANULARITIES)
+    timezone = serializers.CharField()
+    periodStart = serializers.DateTimeField()
+    periodEnd = serializers.DateTimeField()
+    dataPoints = ActivityPoint(many=True)
+
+
+class HeatmapCell(serializers.Serializer):
+    dayOfWeek = serializers.IntegerField(min_value=1, max_value=7, help_text="ISO: 1 = Monday")
+    hour = serializers.IntegerField(min_value=0, max_value=23, help_text="local hour")
+    totalMessages = serializers.IntegerField()
+    totalVoiceMinutes = serializers.IntegerField()
+    totalReactions = serializers.IntegerField()
+
+
+class Heatmap(serializers.Serializer):
+    guildId = serializers.CharField()
+    period = serializers.ChoiceField(choices=HEATMAP_PERIODS)
+    timezone = serializers.CharField()
+    periodStart = serializers.DateTimeField()
+    periodEnd = serializers.DateTimeField()
+    cells = HeatmapCell(many=True, help_text="168 cells: Monday 0h … Sunday 23h")

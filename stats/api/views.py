@@ -25,6 +25,9 @@ GUILD_PATH = OpenApiParameter("guild_id", str, OpenApiParameter.PATH, descriptio
 FORMAT_PARAM = OpenApiParameter(
     "format", str, enum=["json", "csv"], description="csv: every matching member, as a file"
 )
+ACTIVITY_FORMAT = OpenApiParameter(
+    "format", str, enum=["json", "csv"], description="csv: the data points, as a file"
+)
 
 
 class GuildStatsViewSet(viewsets.ViewSet):
@@ -84,6 +87,31 @@ class GuildStatsViewSet(viewsets.ViewSet):
     def overview(self, request: Request, guild_id: str) -> Response:
         guild = guild_in_scope(request, guild_id)
         return Response(api_selectors.overview(guild, timezone.now()))
+
+    @extend_schema(
+        parameters=[GUILD_PATH, s.ActivityQuery, ACTIVITY_FORMAT],
+        responses={(200, "application/json"): s.Activity, (200, "text/csv"): str},
+    )
+    @action(detail=False, methods=["get"], renderer_classes=[JSONRenderer, CSVRenderer])
+    def activity(self, request: Request, guild_id: str) -> Response:
+        guild = guild_in_scope(request, guild_id)
+        q = _valid(s.ActivityQuery, request)
+        body = api_selectors.activity(
+            guild, period=q["period"], granularity=q["granularity"], now=timezone.now()
+        )
+        if request.accepted_renderer.format == "csv":
+            return Response(
+                {"rows": body["dataPoints"]},
+                headers={"Content-Disposition": _attachment(guild, "activity")},
+            )
+        return Response(body)
+
+    @extend_schema(parameters=[GUILD_PATH, s.HeatmapQuery], responses=s.Heatmap)
+    @action(detail=False, methods=["get"])
+    def heatmap(self, request: Request, guild_id: str) -> Response:
+        guild = guild_in_scope(request, guild_id)
+        q = _valid(s.HeatmapQuery, request)
+        return Response(api_selectors.heatmap(guild, period=q["period"], now=timezone.now()))
 
 
 def _cached(key: tuple, compute: Callable[[], dict]) -> dict:

@@ -14,7 +14,15 @@ from tests.api.conftest import GUILD, OTHER_GUILD
 
 pytestmark = pytest.mark.django_db
 
-ENDPOINTS = ["dashboard", "members", "leaderboard", "overview"]
+ENDPOINTS = [
+    "dashboard",
+    "members",
+    "leaderboard",
+    "overview",
+    "activity",
+    "activity?format=csv",
+    "heatmap",
+]
 
 
 @pytest.fixture

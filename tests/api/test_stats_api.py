@@ -265,7 +265,7 @@ def test_schema_and_docs(api, key_for_guild):
         "/api/guilds",
         *(
             f"/api/guilds/{{guild_id}}/stats/{e}"
-            for e in ("dashboard", "members", "leaderboard", "overview")
+            for e in ("dashboard", "members", "leaderboard", "overview", "activity", "heatmap")
         ),
     }
     assert api(key_for_guild).get("/api/docs/").status_code == 200
