@@ -175,7 +175,8 @@ def _invite_use(event: StoredEvent, raw: dict[str, Any], ctx: _Context) -> None:
         vanity=vanity,
         account_created_at=_account_time(data.account_created_at),
     )
-    if not vanity:
+    _record_join(report, ctx)  # counts the use once per join (with GUILD_MEMBER_ADD's report)
+    if not vanity:  # then Discord's own count, when the bot sent it, may only raise ours
         invite, _ = Invite.objects.get_or_create(guild_id=event.guild_id, code=data.code)
         changed = False
         if invite.inviter_id is None and report.inviter_id is not None:
@@ -187,7 +188,6 @@ def _invite_use(event: StoredEvent, raw: dict[str, Any], ctx: _Context) -> None:
             invite.uses, changed = data.uses, True
         if changed:
             invite.save()
-    _record_join(report, ctx)
 
 
 # --- joins and leaves ------------------------------------------------------------------------
