@@ -159,9 +159,9 @@ def load_snapshots(conn: psycopg.Connection, now: datetime) -> int:
         "SELECT guild_id, 'hourly', h, h + interval '1 hour', m, v, r, greatest(u, 1), "
         "jsonb_build_object('countsByType', jsonb_build_object('MESSAGE_CREATE', m)), now() "
         "FROM (SELECT g.guild_id, g.day::timestamp AT TIME ZONE 'UTC' + i * interval '1 hour' h, "
-        "g.messages / 24 + (i < g.messages % 24)::int m, "
-        "g.voice_seconds / 24 + (i < g.voice_seconds % 24)::int v, "
-        "g.reactions / 24 + (i < g.reactions % 24)::int r, g.messages / 240 u "
+        "g.messages / 24 + (i < g.messages %% 24)::int m, "
+        "g.voice_seconds / 24 + (i < g.voice_seconds %% 24)::int v, "
+        "g.reactions / 24 + (i < g.reactions %% 24)::int r, g.messages / 240 u "
         "FROM guild_daily_stats g CROSS JOIN generate_series(0, 23) i) x "
         "WHERE h + interval '1 hour' <= %s AND (m > 0 OR v > 0 OR r > 0)",
         [this_hour],

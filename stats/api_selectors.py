@@ -8,15 +8,18 @@ rankings use the shown value so that equal scores share a rank.
 
 from __future__ import annotations
 
+import heapq
 from bisect import bisect_right
 from collections.abc import Callable
 from dataclasses import dataclass
 from datetime import UTC, date, datetime, timedelta
 from typing import Any
 
+from django.conf import settings
 from django.core.cache import cache
 from django.db.models import Count, F, Min, Q, QuerySet, Sum, Value
 from django.db.models.functions import Coalesce
+from django.utils import timezone
 
 from guilds.models import Guild
 from guilds.selectors import zone_of
@@ -26,8 +29,9 @@ from stats.models import (
     MemberDailyStats,
     MemberStats,
     MetricsSnapshot,
+    PeriodSummary,
 )
-from stats.periods import Window, boundaries, iso, midnight, window
+from stats.periods import PERIODS, Window, boundaries, iso, midnight, window
 
 SORT_FIELDS = {
     "messages": "total_messages",
@@ -70,28 +74,34 @@ class Totals:
     active_users: int
 
 
-def totals(guild: Guild, win: Window, now: datetime) -> Totals:
+def totals(guild: Guild, win: Window, now: datetime, active: int | None = None) -> Totals:
     """Messages, voice, reactions and unique active members of ``win``.
 
-    Sums come from ``guild_daily_stats`` (one row per day). Active members of a window that ends
-    today are the members last seen since it started (an index range on last_seen); a past
-    window's are counted from member days once and cached, its days being complete.
+    Sums come from ``guild_daily_stats`` (one row per day). ``active`` is given when a period
+    summary holds it; otherwise see ``active_members``.
     """
     days = GuildDailyStats.objects.filter(guild_id=guild.guild_id, day__lte=win.last_day)
     if win.first_day is not None:
         days = days.filter(day__gte=win.first_day)
     agg = days.aggregate(m=Sum("messages"), v=Sum("voice_seconds"), r=Sum("reactions"))
-    if win.first_day is None:
-        active = _counted_members(guild).filter(MEMBER_ACTIVE).count()
-    elif win.last_day >= now.astimezone(win.zone).date():
-        active = _counted_members(guild).filter(last_seen__gte=win.start).count()
-    else:
-        active = cache.get_or_set(
-            f"api:active:{guild.guild_id}:{win.first_day}:{win.last_day}",
-            lambda: _days(guild, win).filter(ACTIVE).values("user_id").distinct().count(),
-            timeout=PAST_WINDOW_CACHE_SECONDS,
-        )
+    if active is None:
+        active = active_members(guild, win, now)
     return Totals(agg["m"] or 0, agg["v"] or 0, agg["r"] or 0, active)
+
+
+def active_members(guild: Guild, win: Window, now: datetime) -> int:
+    """Unique active members of ``win``. Of a window that ends today: the members last seen
+    since it started (an index range on last_seen); of a past window: counted from member days
+    once and cached, its days being complete; of all time: members with any activity."""
+    if win.first_day is None:
+        return _counted_members(guild).filter(MEMBER_ACTIVE).count()
+    if win.last_day >= now.astimezone(win.zone).date():
+        return _counted_members(guild).filter(last_seen__gte=win.start).count()
+    return cache.get_or_set(
+        _active_key(guild, win.first_day, win.last_day),
+        lambda: _days(guild, win).filter(ACTIVE).values("user_id").distinct().count(),
+        timeout=PAST_WINDOW_CACHE_SECONDS,
+    )
 
 
 def change_percent(current: int, previous: int | None) -> float | None:
@@ -125,10 +135,19 @@ def member_totals(guild: Guild, win: Window) -> QuerySet:
 
 def dashboard(guild: Guild, period: str, now: datetime) -> dict[str, Any]:
     win = window(period, zone_of(guild.timezone), now)
-    current = totals(guild, win, now)
+    summary = summaries(guild, [win], now).get(period)
+    current = totals(guild, win, now, summary and summary["activeUsers"])
     previous_window = win.previous()
-    previous = totals(guild, previous_window, now) if previous_window else None
-    top = member_totals(guild, win).order_by("-messages", "user_id")[:3]
+    previous = (
+        totals(guild, previous_window, now, summary and summary["previousActiveUsers"])
+        if previous_window
+        else None
+    )
+    top = (
+        _ranked(summary["byMessages"][:3])
+        if summary
+        else member_totals(guild, win).order_by("-messages", "user_id")[:3]
+    )
     return {
         "guildId": str(guild.guild_id),
         "period": period,
@@ -222,21 +241,25 @@ def leaderboard(
     guild: Guild, *, category: str, period: str, limit: int, now: datetime
 ) -> dict[str, Any]:
     win = window(period, zone_of(guild.timezone), now)
-    # plain columns where possible: for all time, the messages score is the indexed column
-    voice_minutes = (Coalesce(F("voice"), Value(0)) + 30) / 60
-    scores = {
-        "messages": F("messages"),
-        "voice": voice_minutes,
-        "reactions": F("reactions"),
-        "overall": F("messages") + voice_minutes + F("reactions"),
-    }
-    rows = (
-        member_totals(guild, win)
-        .annotate(score=scores[category])
-        .filter(score__gt=0)
-        .order_by(F("score").desc(), "user_id")
-        .values("user_id", "messages", "voice", "reactions", "score")[:limit]
-    )
+    summary = summaries(guild, [win], now).get(period)
+    if summary:
+        rows = _ranked(summary[category][:limit], category)
+    else:
+        # plain columns where possible: for all time, the messages score is the indexed column
+        voice_minutes = (Coalesce(F("voice"), Value(0)) + 30) / 60
+        scores = {
+            "messages": F("messages"),
+            "voice": voice_minutes,
+            "reactions": F("reactions"),
+            "overall": F("messages") + voice_minutes + F("reactions"),
+        }
+        rows = (
+            member_totals(guild, win)
+            .annotate(score=scores[category])
+            .filter(score__gt=0)
+            .order_by(F("score").desc(), "user_id")
+            .values("user_id", "messages", "voice", "reactions", "score")[:limit]
+        )
     entries, rank, previous_score = [], 0, None
     for position, row in enumerate(rows, start=1):
         if row["score"] != previous_score:
@@ -265,8 +288,24 @@ def overview(guild: Guild, now: datetime) -> dict[str, Any]:
     """Seed 001's overview: today/week/month totals, top channels and members of the week."""
     zone = zone_of(guild.timezone)
     body: dict[str, Any] = {"guildId": str(guild.guild_id)}
-    for period in ("today", "week", "month"):
-        t = totals(guild, window(period, zone, now), now)
+    windows = {period: window(period, zone, now) for period in ("today", "week", "month")}
+    summary = summaries(guild, list(windows.values()), now)
+    month = windows["month"]
+    days = list(  # the month's days serve all three windows: one query
+        GuildDailyStats.objects.filter(
+            guild_id=guild.guild_id, day__gte=month.first_day, day__lte=month.last_day
+        ).values_list("day", "messages", "voice_seconds", "reactions")
+    )
+    for period, win in windows.items():
+        inside = [row for row in days if win.first_day <= row[0] <= win.last_day]
+        t = Totals(
+            sum(row[1] for row in inside),
+            sum(row[2] for row in inside),
+            sum(row[3] for row in inside),
+            summary[period]["activeUsers"]
+            if period in summary
+            else active_members(guild, win, now),
+        )
         body[period] = {
             "totalMessages": t.messages,
             "totalVoiceMinutes": minutes(t.voice_seconds),
@@ -290,7 +329,11 @@ def overview(guild: Guild, now: datetime) -> dict[str, Any]:
         }
         for c in channels
     ]
-    members = member_totals(guild, week).order_by("-messages", "user_id")[:5]
+    members = (
+        _ranked(summary["week"]["byMessages"][:5])
+        if "week" in summary
+        else member_totals(guild, week).order_by("-messages", "user_id")[:5]
+    )
     body["topMembers"] = [
         {
             "userId": str(m["user_id"]),
@@ -303,6 +346,123 @@ def overview(guild: Guild, now: datetime) -> dict[str, Any]:
     ]
     body["periodStart"], body["periodEnd"] = iso(week.start), iso(week.end)
     return body
+
+
+# --- period summaries: precomputed rankings of big guilds ------------------------------------
+
+SUMMARY_MAX_AGE = timedelta(seconds=60)  # the staleness the issue allows for these answers
+SUMMARY_TOP = 100  # the largest leaderboard limit
+CATEGORIES = ("messages", "voice", "reactions", "overall")
+
+
+def summaries(guild: Guild, windows: list[Window], now: datetime) -> dict[str, dict[str, Any]]:
+    """The fresh period summaries of ``guild`` for ``windows``, by period (one query).
+
+    A row is used only if it was computed less than SUMMARY_MAX_AGE ago for the same days (a
+    summary computed before local midnight describes yesterday's windows)."""
+    wanted = {win.period: win for win in windows}
+    rows = PeriodSummary.objects.filter(
+        guild_id=guild.guild_id, period__in=list(wanted), computed_at__gte=now - SUMMARY_MAX_AGE
+    ).values_list("period", "first_day", "last_day", "data")
+    return {
+        period: data
+        for period, first_day, last_day, data in rows
+        if (first_day, last_day) == (wanted[period].first_day, wanted[period].last_day)
+    }
+
+
+def _score(category: str, messages: int, voice: int, reactions: int) -> int:
+    """A leaderboard score, as the live query computes it (voice in rounded minutes)."""
+    if category == "messages":
+        return messages
+    if category == "voice":
+        return minutes(voice)
+    if category == "reactions":
+        return reactions
+    return messages + minutes(voice) + reactions
+
+
+def _ranked(rows: list[list[int]], category: str = "messages") -> list[dict[str, int]]:
+    """Summary rows ``[user_id, messages, voice seconds, reactions]`` as the live queries'."""
+    return [
+        {
+            "user_id": user,
+            "messages": messages,
+            "voice": voice,
+            "reactions": reactions,
+            "score": _score(category, messages, voice, reactions),
+        }
+        for user, messages, voice, reactions in rows
+    ]
+
+
+def compute_summary(guild: Guild, period: str, now: datetime) -> tuple[Window, dict[str, Any]]:
+    """Every member's figures of the period, read once (the same queryset as the live answers)
+    and reduced to what the API shows: the first SUMMARY_TOP members in the order of the
+    dashboard/overview (messages, ties by user id, zeros included) and of each leaderboard
+    category (positive scores only), plus the active-member counts of the period and of the
+    previous one."""
+    win = window(period, zone_of(guild.timezone), now)
+    rows = [
+        (user, messages or 0, voice or 0, reactions or 0)
+        for user, messages, voice, reactions in member_totals(guild, win).values_list(
+            "user_id", "messages", "voice", "reactions"
+        )
+    ]
+    data: dict[str, Any] = {
+        "activeUsers": active_members(guild, win, now),
+        "previousActiveUsers": None,
+        "byMessages": [
+            list(row) for row in heapq.nsmallest(SUMMARY_TOP, rows, key=lambda r: (-r[1], r[0]))
+        ],
+    }
+    previous = win.previous()
+    if previous is not None:
+        data["previousActiveUsers"] = active_members(guild, previous, now)
+    for category in CATEGORIES:
+        scored = [(_score(category, *row[1:]), row) for row in rows]
+        data[category] = [
+            list(row)
+            for _score_, row in heapq.nsmallest(
+                SUMMARY_TOP,
+                (item for item in scored if item[0] > 0),
+                key=lambda item: (-item[0], item[1][0]),
+            )
+        ]
+    return win, data
+
+
+def summary_min_members() -> int:
+    return int(settings.GUILDSTATS.get("API_SUMMARY_MIN_MEMBERS", 10_000))
+
+
+def refresh_summaries(now: datetime | None = None) -> int:
+    """Recompute the period summaries of every guild with at least API_SUMMARY_MIN_MEMBERS
+    member rows (Beat, every 30 s); return how many rows were written. ``computed_at`` is the
+    time the computation started, so a row's age never understates its staleness."""
+    now = now or timezone.now()
+    big = (
+        MemberStats.objects.values("guild_id")
+        .annotate(n=Count("id"))
+        .filter(n__gte=summary_min_members())
+        .values_list("guild_id", flat=True)
+    )
+    written = 0
+    for guild in Guild.objects.filter(guild_id__in=list(big)):
+        for period in PERIODS:
+            win, data = compute_summary(guild, period, now)
+            PeriodSummary.objects.update_or_create(
+                guild_id=guild.guild_id,
+                period=period,
+                defaults={
+                    "first_day": win.first_day,
+                    "last_day": win.last_day,
+                    "computed_at": now,
+                    "data": data,
+                },
+            )
+            written += 1
+    return written
 
 
 # --- activity series and heatmap: read from the snapshots, never from raw events ---------------

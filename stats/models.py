@@ -372,3 +372,31 @@ class SnapshotActivity(models.Model):
 
     def __str__(self) -> str:
         return f"{self.guild_id} from {self.period_start}"
+
+
+class PeriodSummary(models.Model):
+    """A big guild's per-member figures of one period, precomputed for the stats API.
+
+    Ranking 100k members over a month means summing every member's 30 days per request (a
+    second or more); a Beat task recomputes, every 30 s, the few rows the API answers from
+    (top members by each leaderboard category, active-member counts) and the API uses a row
+    only while it is under 60 s old and for the same days, so answers are exact as of at most
+    a minute ago. Small guilds have no row: their live queries are fast.
+    """
+
+    guild_id = models.BigIntegerField()
+    period = models.CharField(max_length=10)
+    first_day = models.DateField(null=True, blank=True)  # None: all time
+    last_day = models.DateField()
+    computed_at = models.DateTimeField()
+    data = models.JSONField(default=dict)
+
+    class Meta:
+        db_table = "period_summaries"
+        verbose_name_plural = "period summaries"
+        constraints = [
+            models.UniqueConstraint(fields=["guild_id", "period"], name="period_summary_unique")
+        ]
+
+    def __str__(self) -> str:
+        return f"{self.period} of {self.guild_id} at {self.computed_at}"

@@ -10,6 +10,7 @@ import socket
 
 from celery import shared_task
 
+from stats import api_selectors
 from stats.services import heartbeat, processing, retention, rollups
 
 
@@ -47,3 +48,8 @@ def apply_retention() -> dict[str, int]:
 @shared_task(autoretry_for=(Exception,), retry_backoff=True, max_retries=5)
 def fill_snapshots() -> dict[str, int]:
     return rollups.fill_snapshots()
+
+
+@shared_task
+def refresh_period_summaries() -> int:
+    return api_selectors.refresh_summaries()
