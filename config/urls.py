@@ -4,6 +4,8 @@ from drf_spectacular.views import SpectacularAPIView, SpectacularSwaggerView
 from rest_framework.routers import DefaultRouter
 
 from guilds.api.views import GuildViewSet
+from invites.api.views import InvitesViewSet
+from moderation.api.views import ModerationViewSet
 from stats import views as stats_views
 from stats.api.views import GuildStatsViewSet
 
@@ -21,6 +23,10 @@ class OptionalSlashRouter(DefaultRouter):
 router = OptionalSlashRouter()
 router.register(r"guilds", GuildViewSet, basename="guild")
 router.register(r"guilds/(?P<guild_id>[^/.]+)/stats", GuildStatsViewSet, basename="guild-stats")
+router.register(
+    r"guilds/(?P<guild_id>[^/.]+)/moderation", ModerationViewSet, basename="guild-moderation"
+)
+router.register(r"guilds/(?P<guild_id>[^/.]+)/invites", InvitesViewSet, basename="guild-invites")
 
 urlpatterns = [
     path("admin/", admin.site.urls),

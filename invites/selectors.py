@@ -1,0 +1,165 @@
+"""Reads of the invites app: top inviters, active invites, a member's membership, growth and
+retention."""
+
+from __future__ import annotations
+
+from datetime import date, datetime, timedelta
+from typing import Any
+
+from django.db.models import Count, F, Q, QuerySet, Sum
+
+from invites.models import (
+    GuildGrowthDaily,
+    Invite,
+    InviterStats,
+    InviteSettings,
+    JoinKind,
+    MemberJoin,
+    MemberLifecycle,
+)
+from invites.services import default_fake_account_days
+from stats.models import MemberStats
+from stats.periods import iso
+
+ACTIVE_INVITES_LIMIT = 100
+RETENTION_DAYS = (1, 7, 30)
+
+
+def top_inviters(guild_id: int, limit: int) -> list[dict[str, Any]]:
+    """Inviters by total (regular + bonus - leaves - fakes), then regular, then id."""
+    rows = (
+        InviterStats.objects.filter(guild_id=guild_id)
+        .annotate(score=F("regular") + F("bonus") - F("leaves") - F("fakes"))
+        .order_by("-score", "-regular", "inviter_id")[:limit]
+    )
+    return [
+        {
+            "inviterId": str(r.inviter_id),
+            "inviterUsername": r.inviter_username,
+            "regular": r.regular,
+            "leaves": r.leaves,
+            "fakes": r.fakes,
+            "bonus": r.bonus,
+            "total": r.score,
+        }
+        for r in rows
+    ]
+
+
+def active_invites_query(guild_id: int, now: datetime) -> QuerySet[Invite]:
+    """Not deleted, not expired, not used up."""
+    return (
+        Invite.objects.filter(guild_id=guild_id, deleted_at__isnull=True)
+        .filter(Q(expires_at__isnull=True) | Q(expires_at__gt=now))
+        .filter(Q(max_uses=0) | Q(uses__lt=F("max_uses")))
+        .order_by("-uses", "code")
+    )
+
+
+def active_invites(guild_id: int, now: datetime) -> list[dict[str, Any]]:
+    return [
+        {
+            "code": i.code,
+            "inviterId": None if i.inviter_id is None else str(i.inviter_id),
+            "inviterUsername": i.inviter_username,
+            "channelId": None if i.channel_id is None else str(i.channel_id),
+            "uses": i.uses,
+            "maxUses": i.max_uses,
+            "createdAt": iso(i.invite_created_at),
+            "expiresAt": iso(i.expires_at),
+        }
+        for i in active_invites_query(guild_id, now)[:ACTIVE_INVITES_LIMIT]
+    ]
+
+
+def invite_stats(guild_id: int, *, limit: int, now: datetime) -> dict[str, Any]:
+    joins = MemberJoin.objects.filter(guild_id=guild_id).aggregate(
+        vanity=Count("id", filter=Q(kind=JoinKind.VANITY)),
+        unknown=Count("id", filter=Q(kind=JoinKind.UNKNOWN)),
+    )
+    setting = InviteSettings.objects.filter(guild_id=guild_id).first()
+    return {
+        "guildId": str(guild_id),
+        "topInviters": top_inviters(guild_id, limit),
+        "activeInvites": active_invites(guild_id, now),
+        "vanityJoins": joins["vanity"],
+        "unattributedJoins": joins["unknown"],
+        "fakeAccountDays": setting.fake_account_days if setting else default_fake_account_days(),
+    }
+
+
+def membership(guild_id: int, user_id: int) -> dict[str, Any] | None:
+    """A member's joins and leaves, and who invited them the last time they joined."""
+    member = MemberLifecycle.objects.filter(guild_id=guild_id, user_id=user_id).first()
+    if member is None:
+        return None
+    last = (
+        MemberJoin.objects.filter(guild_id=guild_id, user_id=user_id).order_by("-joined_at").first()
+    )
+    return {
+        "firstJoinedAt": iso(member.first_joined_at),
+        "lastJoinedAt": iso(member.last_joined_at),
+        "leftAt": iso(member.left_at),
+        "joinCount": member.join_count,
+        "rejoinCount": member.rejoin_count,
+        "leaveCount": member.leave_count,
+        "isPresent": member.is_present,
+        "invitedBy": str(last.inviter_id) if last and last.inviter_id else None,
+        "inviteCode": (last.invite_code or None) if last else None,
+    }
+
+
+def growth(guild_id: int, since: date, until: date) -> list[dict[str, Any]]:
+    """Joins, leaves and net per day in [since, until], zero-filled (days are the guild's)."""
+    rows = {
+        r.day: r
+        for r in GuildGrowthDaily.objects.filter(guild_id=guild_id, day__gte=since, day__lte=until)
+    }
+    out = []
+    day = since
+    while day <= until:
+        row = rows.get(day)
+        joins, leaves = (row.joins, row.leaves) if row else (0, 0)
+        out.append(
+            {"day": day.isoformat(), "joins": joins, "leaves": leaves, "net": joins - leaves}
+        )
+        day += timedelta(days=1)
+    return out
+
+
+def retention(guild_id: int, now: datetime) -> dict[str, dict[str, Any]]:
+    """For N in 1, 7, 30: of the members whose first join here is at least N days old, the
+    share still present now and active (seen: message, voice or reaction) N days or more
+    after that first join. ``share`` is null when no member is old enough."""
+    out: dict[str, dict[str, Any]] = {}
+    for days in RETENTION_DAYS:
+        cohort = MemberLifecycle.objects.filter(
+            guild_id=guild_id,
+            first_joined_at__isnull=False,
+            first_joined_at__lte=now - timedelta(days=days),
+        )
+        eligible = cohort.count()
+        retained = 0
+        if eligible:
+            present = cohort.filter(is_present=True).values_list("user_id", "first_joined_at")
+            first_join = dict(present)
+            seen = MemberStats.objects.filter(
+                guild_id=guild_id, user_id__in=list(first_join), last_seen__isnull=False
+            ).values_list("user_id", "last_seen")
+            retained = sum(
+                1 for user, last in seen if last >= first_join[user] + timedelta(days=days)
+            )
+        out[f"day{days}"] = {
+            "eligible": eligible,
+            "retained": retained,
+            "share": round(retained / eligible, 4) if eligible else None,
+        }
+    return out
+
+
+def totals(guild_id: int) -> dict[str, int]:
+    agg = GuildGrowthDaily.objects.filter(guild_id=guild_id).aggregate(
+        joins=Sum("joins"), leaves=Sum("leaves")
+    )
+    joins, leaves = agg["joins"] or 0, agg["leaves"] or 0
+    return {"joins": joins, "leaves": leaves, "net": joins - leaves}
