@@ -16,9 +16,9 @@ def apply_message_events(events: Sequence[StoredEvent], deltas: CounterDeltas) -
     for event in events:
         if event.user_id is None or event.channel_id is None:
             continue
-        if deltas.is_counted(
-            event.guild_id, event.user_id, event.channel_id
-        ) and deltas.counts_raw(event.guild_id, event.timestamp):
+        if deltas.is_counted(event.guild_id, event.user_id, event.channel_id) and deltas.counts_raw(
+            event.guild_id, event.timestamp
+        ):
             deltas.add_message(event.guild_id, event.user_id, event.channel_id, event.timestamp)
 
 

@@ -43,7 +43,8 @@ if TYPE_CHECKING:
     from stats.services.rollups import Granularity
 
 TOP = 10
-SQL_ENGINE = False
+# "sql" on PostgreSQL; "python" forces the reference engine (tests compare the two)
+ENGINE = "sql"
 
 
 def compute(
@@ -52,12 +53,16 @@ def compute(
     until: datetime,
     now: datetime,
     guild_ids: Sequence[int] | None,
-) -> list[MetricsSnapshot]:
-    if connection.vendor == "postgresql" and SQL_ENGINE:
+) -> int:
+    """Insert the snapshots of the buckets of ``granularity`` ending in (after, until], for all
+    guilds or ``guild_ids``; return how many rows were written."""
+    if connection.vendor == "postgresql" and ENGINE == "sql":
         from stats.services import rollup_sql
 
         return rollup_sql.compute(granularity, after, until, now, guild_ids)
-    return compute_in_python(granularity, after, until, now, guild_ids)
+    snapshots = compute_in_python(granularity, after, until, now, guild_ids)
+    MetricsSnapshot.objects.bulk_create(snapshots, batch_size=2000)
+    return len(snapshots)
 
 
 @dataclass

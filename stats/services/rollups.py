@@ -70,7 +70,7 @@ DAILY = Granularity("daily", None, QUARTER, timedelta(days=1), timedelta(hours=2
 GRANULARITIES = (FIVE_MIN, HOURLY, DAILY)
 BY_NAME = {g.name: g for g in GRANULARITIES}
 
-Compute = Callable[[Granularity, datetime, datetime, datetime, Sequence[int] | None], list]
+Compute = Callable[[Granularity, datetime, datetime, datetime, Sequence[int] | None], int]
 
 
 def floor_time(moment: datetime, step: timedelta) -> datetime:
@@ -88,8 +88,8 @@ def compute_snapshots(
     until: datetime,
     now: datetime,
     guild_ids: Sequence[int] | None = None,
-) -> list[MetricsSnapshot]:
-    """The snapshots of the buckets ending in (after, until], for all or some guilds."""
+) -> int:
+    """Write the snapshots of the buckets ending in (after, until], for all or some guilds."""
     from stats.services import rollup_compute
 
     return rollup_compute.compute(granularity, after, until, now, guild_ids)
@@ -124,7 +124,7 @@ def _fill(granularity: Granularity, target: datetime, now: datetime, compute: Co
         after, until = span
         with transaction.atomic():
             _lock_watermark(granularity, exclusive=True)
-            _replace(granularity, after, until, compute(granularity, after, until, now, None))
+            _replace(granularity, after, until, compute, now)
             FillState.objects.filter(granularity=granularity.name).update(state=FillState.DONE)
         filled += _bucket_count(granularity, after, until)
     return filled
@@ -160,16 +160,18 @@ def _replace(
     granularity: Granularity,
     after: datetime,
     until: datetime,
-    snapshots: list[MetricsSnapshot],
+    compute: Compute,
+    now: datetime,
     guild_ids: Sequence[int] | None = None,
-) -> None:
+) -> int:
+    """Delete the stored buckets ending in (after, until] and write them again."""
     stored = MetricsSnapshot.objects.filter(
         period_type=granularity.name, period_end__gt=after, period_end__lte=until
     )
     if guild_ids is not None:
         stored = stored.filter(guild_id__in=list(guild_ids))
     stored.delete()
-    MetricsSnapshot.objects.bulk_create(snapshots, batch_size=2000)
+    return compute(granularity, after, until, now, guild_ids)
 
 
 def _bucket_count(granularity: Granularity, after: datetime, until: datetime) -> int:
@@ -268,13 +270,7 @@ def refresh_stale_buckets(
                 if bucket_end > watermark:
                     continue  # not filled yet: the regular fill will do it
                 with transaction.atomic():
-                    _replace(
-                        granularity,
-                        bucket_start,
-                        bucket_end,
-                        compute(granularity, bucket_start, bucket_end, now, [guild_id]),
-                        [guild_id],
-                    )
+                    _replace(granularity, bucket_start, bucket_end, compute, now, [guild_id])
                 refreshed += 1
     for guild_id, start, marked in stale:
         StaleBucket.objects.filter(guild_id=guild_id, period_start=start, marked_at=marked).delete()
@@ -318,13 +314,7 @@ def refill(
         while after < until:
             end = min(after + granularity.step, until)
             with transaction.atomic():
-                _replace(
-                    granularity,
-                    after,
-                    end,
-                    compute_snapshots(granularity, after, end, now, guild_ids),
-                    guild_ids,
-                )
+                _replace(granularity, after, end, compute_snapshots, now, guild_ids)
             steps += 1
             if progress:
                 progress(steps)

@@ -1,0 +1,278 @@
+"""PostgreSQL engine of the rollups: one INSERT … SELECT per range.
+
+The same rules as ``rollup_compute.compute_in_python`` (the reference; a test fills the same
+data with both and compares whole tables), written set-based so that PostgreSQL does the work:
+one scan of the range's events grouped four ways at once (GROUPING SETS: by type, member,
+channel, emoji), voice sessions split into buckets with ``generate_series``, bot snapshot rows,
+then per-bucket JSON built with window functions and ``jsonb_*_agg``. Buckets: ``date_bin``
+on the Unix epoch for 5 minutes and hours, the guild's local day (``AT TIME ZONE``) for days.
+"""
+
+from __future__ import annotations
+
+from collections.abc import Sequence
+from datetime import datetime
+from typing import TYPE_CHECKING
+
+from django.db import connection
+
+from guilds.models import Guild
+from stats.services.voice import session_cap
+
+if TYPE_CHECKING:
+    from stats.services.rollups import Granularity
+
+# Whole seconds since the epoch, instants rounded half up at millisecond precision: the same
+# arithmetic as stats.services.counting.second_mark.
+MARK = "floor((floor(extract(epoch FROM {t}) * 1000) + 500) / 1000)"
+ORIGIN = "timestamptz '1970-01-01 00:00:00+00'"
+
+
+def _bounds(granularity: Granularity, t: str, zone: str) -> tuple[str, str]:
+    """SQL for the start and end of the bucket containing instant ``t``."""
+    if granularity.size is not None:
+        step = f"interval '{int(granularity.size.total_seconds())} seconds'"
+        start = f"date_bin({step}, {t}, {ORIGIN})"
+        return start, f"({start} + {step})"
+    local = f"date_trunc('day', {t} AT TIME ZONE {zone})"
+    return f"({local} AT TIME ZONE {zone})", f"(({local} + interval '1 day') AT TIME ZONE {zone})"
+
+
+def _voice_buckets(granularity: Granularity) -> str:
+    """A LATERAL source of (bstart, bend) for every bucket that session ``v`` overlaps."""
+    if granularity.size is not None:
+        step = f"interval '{int(granularity.size.total_seconds())} seconds'"
+        return (
+            f"SELECT gs AS bstart, gs + {step} AS bend FROM generate_series("
+            f"date_bin({step}, greatest(v.s, %(lo)s), {ORIGIN}), "
+            f"least(v.t, %(until)s) - interval '1 microsecond', {step}) gs"
+        )
+    return (
+        "SELECT d AT TIME ZONE v.zone AS bstart, "
+        "(d + interval '1 day') AT TIME ZONE v.zone AS bend "
+        "FROM generate_series(date_trunc('day', greatest(v.s, %(lo)s) AT TIME ZONE v.zone), "
+        "(least(v.t, %(until)s) - interval '1 microsecond') AT TIME ZONE v.zone, "
+        "interval '1 day') d"
+    )
+
+
+def compute(
+    granularity: Granularity,
+    after: datetime,
+    until: datetime,
+    now: datetime,
+    guild_ids: Sequence[int] | None,
+) -> int:
+    """Insert the snapshots of the buckets ending in (after, until]; return the row count."""
+    guilds = Guild._meta.db_table
+    only = "" if guild_ids is None else " AND {a}.guild_id = ANY(%(guilds)s)"
+    ev_start, ev_end = _bounds(granularity, "e.timestamp", "z.zone")
+    sa_start, sa_end = _bounds(granularity, "sa.period_start", "z.zone")
+    sql = f"""
+WITH
+settings AS (
+  SELECT guild_id, count_bots,
+         CASE WHEN timezone IN (SELECT name FROM pg_timezone_names) THEN timezone ELSE 'UTC' END
+           AS zone,
+         excluded_channel_ids
+  FROM {guilds}
+),
+excluded AS (
+  SELECT DISTINCT s.guild_id, x.value::bigint AS channel_id
+  FROM settings s,
+       jsonb_array_elements_text(CASE WHEN jsonb_typeof(s.excluded_channel_ids) = 'array'
+                                      THEN s.excluded_channel_ids ELSE '[]' END) x
+  WHERE x.value ~ '^[0-9]{{1,18}}$'
+),
+bots AS (SELECT guild_id, user_id FROM member_stats WHERE is_bot),
+ev AS (
+  SELECT e.guild_id, {ev_start} AS bstart, {ev_end} AS bend, e.type, e.user_id, e.channel_id,
+         (e.user_id IS NOT NULL
+          AND ((e.type = 'MESSAGE_CREATE' AND e.channel_id IS NOT NULL)
+               OR e.type = 'MESSAGE_REACTION_ADD')
+          AND (coalesce(z.count_bots, false) OR b.user_id IS NULL)
+          AND x.channel_id IS NULL
+          AND (a.snapshots_since IS NULL OR e.timestamp < a.snapshots_since)) AS counted,
+         CASE WHEN e.type = 'MESSAGE_REACTION_ADD' THEN
+           CASE jsonb_typeof(e.data -> 'emoji')
+             WHEN 'string' THEN nullif(e.data ->> 'emoji', '')
+             WHEN 'object' THEN coalesce(nullif(e.data -> 'emoji' ->> 'name', ''),
+                                         nullif(e.data -> 'emoji' ->> 'id', ''))
+           END
+         END AS emoji
+  FROM events e
+  LEFT JOIN settings z ON z.guild_id = e.guild_id
+  LEFT JOIN bots b ON b.guild_id = e.guild_id AND b.user_id = e.user_id
+  LEFT JOIN excluded x ON x.guild_id = e.guild_id AND x.channel_id = e.channel_id
+  LEFT JOIN activity_sources a ON a.guild_id = e.guild_id
+  WHERE e.timestamp >= %(lo)s AND e.timestamp < %(until)s{only.format(a="e")}
+),
+grouped AS (
+  SELECT guild_id, bstart, bend, type, user_id, channel_id, emoji,
+         GROUPING(type, user_id, channel_id, emoji) AS grp,
+         count(*) AS n,
+         count(*) FILTER (WHERE counted AND type = 'MESSAGE_CREATE') AS messages,
+         count(*) FILTER (WHERE counted AND type = 'MESSAGE_REACTION_ADD') AS reactions
+  FROM ev
+  WHERE bend > %(after)s AND bend <= %(until)s
+  GROUP BY guild_id, bstart, bend, GROUPING SETS ((type), (user_id), (channel_id), (emoji))
+),
+sessions AS (
+  SELECT guild_id, user_id, channel_id, started_at AS s, ended_at AS t
+  FROM voice_session_log l
+  WHERE started_at < %(until)s AND ended_at > %(lo)s{only.format(a="l")}
+  UNION ALL
+  SELECT guild_id, user_id, channel_id, joined_at, least(%(now)s, joined_at + %(cap)s)
+  FROM voice_sessions o
+  WHERE joined_at < %(until)s{only.format(a="o")}
+),
+counted_sessions AS (
+  SELECT v.guild_id, v.user_id, v.channel_id, v.s,
+         CASE WHEN a.snapshots_since IS NULL THEN v.t ELSE least(v.t, a.snapshots_since) END AS t,
+         coalesce(z.zone, 'UTC') AS zone
+  FROM sessions v
+  LEFT JOIN settings z ON z.guild_id = v.guild_id
+  LEFT JOIN bots b ON b.guild_id = v.guild_id AND b.user_id = v.user_id
+  LEFT JOIN excluded x ON x.guild_id = v.guild_id AND x.channel_id = v.channel_id
+  LEFT JOIN activity_sources a ON a.guild_id = v.guild_id
+  WHERE (coalesce(z.count_bots, false) OR b.user_id IS NULL) AND x.channel_id IS NULL
+),
+voice AS (
+  SELECT v.guild_id, v.user_id, v.channel_id, k.bstart, k.bend,
+         {MARK.format(t="least(v.t, k.bend)")} - {MARK.format(t="greatest(v.s, k.bstart)")}
+           AS seconds
+  FROM counted_sessions v, LATERAL ({_voice_buckets(granularity)}) k
+  WHERE v.t > v.s AND v.t > %(lo)s AND k.bend > %(after)s AND k.bend <= %(until)s
+),
+snap AS (
+  SELECT sa.guild_id, {sa_start} AS bstart, {sa_end} AS bend, sa.user_id, sa.channel_id,
+         sa.emoji, sa.messages, sa.voice_seconds, sa.reactions
+  FROM snapshot_activity sa
+  LEFT JOIN settings z ON z.guild_id = sa.guild_id
+  WHERE sa.period_start >= %(lo)s AND sa.period_start < %(until)s{only.format(a="sa")}
+),
+snap_in AS (SELECT * FROM snap WHERE bend > %(after)s AND bend <= %(until)s),
+members AS (
+  SELECT guild_id, bstart, bend, user_id, sum(m) AS m, sum(r) AS r, sum(v) AS v
+  FROM (
+    SELECT guild_id, bstart, bend, user_id, messages AS m, reactions AS r, 0 AS v
+    FROM grouped WHERE grp = 11 AND user_id IS NOT NULL
+    UNION ALL
+    SELECT guild_id, bstart, bend, user_id, 0, 0, seconds FROM voice
+    UNION ALL
+    SELECT guild_id, bstart, bend, user_id, messages, reactions, voice_seconds
+    FROM snap_in WHERE user_id IS NOT NULL
+  ) u
+  GROUP BY guild_id, bstart, bend, user_id
+  HAVING sum(m) + sum(r) + sum(v) > 0
+),
+channels AS (
+  SELECT guild_id, bstart, bend, channel_id, sum(m) AS m, sum(v) AS v
+  FROM (
+    SELECT guild_id, bstart, bend, channel_id, messages AS m, 0 AS v
+    FROM grouped WHERE grp = 13 AND channel_id IS NOT NULL
+    UNION ALL
+    SELECT guild_id, bstart, bend, channel_id, 0, seconds FROM voice
+    UNION ALL
+    SELECT guild_id, bstart, bend, channel_id, messages, voice_seconds
+    FROM snap_in WHERE channel_id IS NOT NULL
+  ) u
+  GROUP BY guild_id, bstart, bend, channel_id
+  HAVING sum(m) + sum(v) > 0
+),
+emojis AS (
+  SELECT guild_id, bstart, bend, emoji, sum(n) AS n
+  FROM (
+    SELECT guild_id, bstart, bend, emoji, reactions AS n
+    FROM grouped WHERE grp = 14 AND emoji IS NOT NULL
+    UNION ALL
+    SELECT guild_id, bstart, bend, emoji, reactions FROM snap_in WHERE emoji <> ''
+  ) u
+  GROUP BY guild_id, bstart, bend, emoji
+  HAVING sum(n) > 0
+),
+totals AS (
+  SELECT guild_id, bstart, bend, sum(m) AS m, sum(v) AS v, sum(r) AS r
+  FROM (
+    SELECT guild_id, bstart, bend, messages AS m, 0 AS v, reactions AS r
+    FROM grouped WHERE grp = 11
+    UNION ALL
+    SELECT guild_id, bstart, bend, 0, seconds, 0 FROM voice
+    UNION ALL
+    SELECT guild_id, bstart, bend, messages, voice_seconds, reactions FROM snap_in
+    WHERE user_id IS NULL AND channel_id IS NULL AND emoji = ''
+  ) u
+  GROUP BY guild_id, bstart, bend
+),
+types_json AS (
+  SELECT guild_id, bstart, bend, jsonb_object_agg(type, n) AS j
+  FROM grouped WHERE grp = 7 GROUP BY guild_id, bstart, bend
+),
+members_json AS (
+  SELECT guild_id, bstart, bend, count(*) AS active,
+         jsonb_agg(jsonb_build_object('userId', user_id::text, 'messages', m, 'reactions', r,
+                                      'voiceSeconds', v) ORDER BY rank)
+           FILTER (WHERE rank <= {TOP}) AS j
+  FROM (
+    SELECT *, row_number() OVER (PARTITION BY guild_id, bstart
+                                 ORDER BY m + r DESC, v DESC, user_id) AS rank
+    FROM members
+  ) ranked
+  GROUP BY guild_id, bstart, bend
+),
+channels_json AS (
+  SELECT guild_id, bstart, bend,
+         jsonb_agg(jsonb_build_object('channelId', channel_id::text, 'messages', m,
+                                      'voiceSeconds', v) ORDER BY rank)
+           FILTER (WHERE rank <= {TOP}) AS top,
+         jsonb_object_agg(channel_id::text, v) FILTER (WHERE v > 0) AS voice
+  FROM (
+    SELECT *, row_number() OVER (PARTITION BY guild_id, bstart
+                                 ORDER BY m DESC, v DESC, channel_id) AS rank
+    FROM channels
+  ) ranked
+  GROUP BY guild_id, bstart, bend
+),
+emojis_json AS (
+  SELECT guild_id, bstart, bend, jsonb_object_agg(emoji, n) AS j
+  FROM emojis GROUP BY guild_id, bstart, bend
+),
+buckets AS (
+  SELECT guild_id, bstart, bend FROM types_json
+  UNION SELECT guild_id, bstart, bend FROM members_json
+  UNION SELECT guild_id, bstart, bend FROM totals WHERE m + v + r > 0
+)
+INSERT INTO metrics_snapshots (guild_id, period_type, period_start, period_end, total_messages,
+                               total_voice_seconds, total_reactions, unique_active_users, data,
+                               created_at)
+SELECT k.guild_id, %(period_type)s, k.bstart, k.bend,
+       coalesce(t.m, 0), coalesce(t.v, 0), coalesce(t.r, 0), coalesce(mj.active, 0),
+       jsonb_build_object(
+         'countsByType', coalesce(tj.j, '{{}}'),
+         'topChannels', coalesce(cj.top, '[]'),
+         'topMembers', coalesce(mj.j, '[]'),
+         'voiceSecondsByChannel', coalesce(cj.voice, '{{}}'),
+         'reactionsByEmoji', coalesce(ej.j, '{{}}')),
+       now()
+FROM buckets k
+LEFT JOIN totals t USING (guild_id, bstart, bend)
+LEFT JOIN types_json tj USING (guild_id, bstart, bend)
+LEFT JOIN members_json mj USING (guild_id, bstart, bend)
+LEFT JOIN channels_json cj USING (guild_id, bstart, bend)
+LEFT JOIN emojis_json ej USING (guild_id, bstart, bend)
+"""
+    params = {
+        "lo": after - granularity.longest,
+        "after": after,
+        "until": until,
+        "now": now,
+        "cap": session_cap(),
+        "period_type": granularity.name,
+        "guilds": list(guild_ids or []),
+    }
+    with connection.cursor() as cursor:
+        cursor.execute(sql, params)
+        return cursor.rowcount
+
+
+TOP = 10
