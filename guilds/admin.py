@@ -1,13 +1,103 @@
+from __future__ import annotations
+
+from typing import Any
+
 from django.contrib import admin, messages
-from django.db.models import QuerySet
+from django.contrib.auth.admin import UserAdmin as BaseUserAdmin
+from django.contrib.auth.models import User
+from django.db.models import Model, QuerySet
 from django.http import HttpRequest
 from django.utils import timezone
 
-from guilds.models import BotToken, Guild
+from guilds.models import BotToken, Guild, GuildAccess
+
+
+# --- Moderator scoping -----------------------------------------------------------------------
+def moderated_guild_ids(request: HttpRequest) -> frozenset[int] | None:
+    """The guilds a staff user moderates (their GuildAccess rows: assigned by a superuser in
+    the user's admin page, or from "Login with Discord"); None for a superuser (every guild).
+    Cached on the request: every changelist row asks."""
+    user = request.user
+    if user.is_active and user.is_superuser:
+        return None
+    cached = getattr(request, "_moderated_guild_ids", None)
+    if cached is None:
+        cached = frozenset()
+        if user.is_active and user.is_staff:
+            cached = frozenset(
+                GuildAccess.objects.filter(user=user).values_list("guild_id", flat=True)
+            )
+        request._moderated_guild_ids = cached  # type: ignore[attr-defined]
+    return cached
+
+
+class GuildScopedAdmin(admin.ModelAdmin):
+    """An admin whose rows belong to a guild (``guild_field``). A moderator (a staff user
+    assigned to guilds) sees only those guilds' rows and may view them without any Django
+    permission; ``moderator_can_change`` also lets them edit (e.g. an inviter's bonus). A
+    superuser sees everything; any other staff user sees nothing of these models."""
+
+    guild_field = "guild_id"
+    moderator_can_change = False
+
+    def get_queryset(self, request: HttpRequest) -> QuerySet[Any]:
+        rows = super().get_queryset(request)
+        ids = moderated_guild_ids(request)
+        return rows if ids is None else rows.filter(**{f"{self.guild_field}__in": ids})
+
+    def is_moderator(self, request: HttpRequest) -> bool:
+        return bool(moderated_guild_ids(request))
+
+    def in_scope(self, request: HttpRequest, obj: Model | None) -> bool:
+        ids = moderated_guild_ids(request)
+        return ids is None or obj is None or getattr(obj, self.guild_field) in ids
+
+    def has_module_permission(self, request: HttpRequest) -> bool:
+        return super().has_module_permission(request) or self.is_moderator(request)
+
+    def has_view_permission(self, request: HttpRequest, obj: Model | None = None) -> bool:
+        allowed = super().has_view_permission(request, obj) or self.is_moderator(request)
+        return allowed and self.in_scope(request, obj)
+
+    def has_change_permission(self, request: HttpRequest, obj: Model | None = None) -> bool:
+        allowed = super().has_change_permission(request, obj) or (
+            self.moderator_can_change and self.is_moderator(request)
+        )
+        return allowed and self.in_scope(request, obj)
+
+    def has_delete_permission(self, request: HttpRequest, obj: Model | None = None) -> bool:
+        return super().has_delete_permission(request, obj) and self.in_scope(request, obj)
+
+
+class GuildAccessInline(admin.TabularInline):
+    """Assigns a staff user to the guilds they moderate (the same rows "Login with Discord"
+    fills for the API; a Discord login replaces them with the guilds Discord reports)."""
+
+    model = GuildAccess
+    extra = 1
+    fields = ("guild_id", "updated_at")
+    readonly_fields = ("updated_at",)
+    verbose_name = "moderated guild"
+    verbose_name_plural = "moderated guilds (staff users see only these in the admin)"
+
+
+admin.site.unregister(User)
+
+
+@admin.register(User)
+class UserAdmin(BaseUserAdmin):
+    inlines = [*BaseUserAdmin.inlines, GuildAccessInline]
+
+
+@admin.register(GuildAccess)
+class GuildAccessAdmin(admin.ModelAdmin):
+    list_display = ("user", "guild_id", "updated_at")
+    search_fields = ("user__username", "=guild_id")
+    raw_id_fields = ("user",)
 
 
 @admin.register(Guild)
-class GuildAdmin(admin.ModelAdmin):
+class GuildAdmin(GuildScopedAdmin):
     list_display = ("guild_id", "name", "member_count", "is_active", "timezone", "count_bots")
     list_filter = ("is_active", "count_bots", "timezone")
     search_fields = ("=guild_id", "name")

@@ -46,12 +46,19 @@ def top_inviters(guild_id: int, limit: int) -> list[dict[str, Any]]:
     ]
 
 
-def active_invites_query(guild_id: int, now: datetime) -> QuerySet[Invite]:
+def active_invite_filter(now: datetime) -> Q:
     """Not deleted, not expired, not used up."""
     return (
-        Invite.objects.filter(guild_id=guild_id, deleted_at__isnull=True)
-        .filter(Q(expires_at__isnull=True) | Q(expires_at__gt=now))
-        .filter(Q(max_uses=0) | Q(uses__lt=F("max_uses")))
+        Q(deleted_at__isnull=True)
+        & (Q(expires_at__isnull=True) | Q(expires_at__gt=now))
+        & (Q(max_uses=0) | Q(uses__lt=F("max_uses")))
+    )
+
+
+def active_invites_query(guild_id: int, now: datetime) -> QuerySet[Invite]:
+    return (
+        Invite.objects.filter(guild_id=guild_id)
+        .filter(active_invite_filter(now))
         .order_by("-uses", "code")
     )
 

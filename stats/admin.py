@@ -1,5 +1,6 @@
 from django.contrib import admin
 
+from guilds.admin import GuildScopedAdmin
 from stats.models import (
     ChannelDailyStats,
     Event,
@@ -21,7 +22,7 @@ class ReadOnlyAdmin(admin.ModelAdmin):
 
 
 @admin.register(MemberStats)
-class MemberStatsAdmin(ReadOnlyAdmin):
+class MemberStatsAdmin(GuildScopedAdmin, ReadOnlyAdmin):
     list_display = (
         "guild_id",
         "user_id",
@@ -38,7 +39,7 @@ class MemberStatsAdmin(ReadOnlyAdmin):
 
 
 @admin.register(MemberDailyStats)
-class MemberDailyStatsAdmin(ReadOnlyAdmin):
+class MemberDailyStatsAdmin(GuildScopedAdmin, ReadOnlyAdmin):
     list_display = ("guild_id", "day", "user_id", "messages", "voice_seconds", "reactions_given")
     search_fields = ("=guild_id", "=user_id")
     date_hierarchy = "day"
@@ -46,14 +47,14 @@ class MemberDailyStatsAdmin(ReadOnlyAdmin):
 
 
 @admin.register(ChannelDailyStats)
-class ChannelDailyStatsAdmin(ReadOnlyAdmin):
+class ChannelDailyStatsAdmin(GuildScopedAdmin, ReadOnlyAdmin):
     list_display = ("guild_id", "day", "channel_id", "messages", "voice_seconds")
     search_fields = ("=guild_id", "=channel_id")
     show_full_result_count = False
 
 
 @admin.register(VoiceSession)
-class VoiceSessionAdmin(ReadOnlyAdmin):
+class VoiceSessionAdmin(GuildScopedAdmin, ReadOnlyAdmin):
     list_display = ("guild_id", "user_id", "channel_id", "joined_at")
     search_fields = ("=guild_id", "=user_id")
 
@@ -67,7 +68,7 @@ class IngestBatchAdmin(ReadOnlyAdmin):
 
 
 @admin.register(Event)
-class EventAdmin(ReadOnlyAdmin):
+class EventAdmin(GuildScopedAdmin, ReadOnlyAdmin):
     list_display = ("id", "type", "guild_id", "user_id", "channel_id", "timestamp")
     search_fields = ("=guild_id", "=user_id", "=type")
     show_full_result_count = False

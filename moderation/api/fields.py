@@ -25,9 +25,7 @@ class SnowflakeField(serializers.CharField):
         return int(text)
 
 
-@extend_schema_field(
-    {"type": "string", "description": "ISO 8601 date-time or epoch milliseconds"}
-)
+@extend_schema_field({"type": "string", "description": "ISO 8601 date-time or epoch milliseconds"})
 class InstantField(serializers.Field):
     """ISO 8601 (a naive time is UTC) or epoch milliseconds, as the bot's timestamps."""
 

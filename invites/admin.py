@@ -1,0 +1,218 @@
+"""The moderators' admin for invites, inviter counts (bonus editable), members (joins, leaves
+and case history) and daily growth; scoped to the guilds a staff user moderates."""
+
+from __future__ import annotations
+
+from typing import Any
+
+from django.contrib import admin
+from django.db.models import F, QuerySet
+from django.http import HttpRequest
+from django.utils import timezone
+from django.utils.html import format_html, format_html_join
+
+from guilds.admin import GuildScopedAdmin
+from invites.models import (
+    GuildGrowthDaily,
+    Invite,
+    InviterStats,
+    InviteSettings,
+    MemberJoin,
+    MemberLifecycle,
+)
+from invites.selectors import active_invite_filter
+from moderation.admin import case_table, cases_url
+from moderation.models import ModerationCase
+
+
+class ReadOnlyScopedAdmin(GuildScopedAdmin):
+    """Written by the processors only."""
+
+    def has_add_permission(self, request: HttpRequest) -> bool:
+        return False
+
+    def has_change_permission(self, request: HttpRequest, obj: Any = None) -> bool:
+        return False
+
+
+class ActiveFilter(admin.SimpleListFilter):
+    title = "state"
+    parameter_name = "state"
+
+    def lookups(self, request: HttpRequest, model_admin: Any) -> list[tuple[str, str]]:
+        return [("active", "active"), ("deleted", "deleted")]
+
+    def queryset(self, request: HttpRequest, queryset: QuerySet[Any]) -> QuerySet[Any]:
+        if self.value() == "active":  # the API's rule
+            return queryset.filter(active_invite_filter(timezone.now()))
+        if self.value() == "deleted":
+            return queryset.filter(deleted_at__isnull=False)
+        return queryset
+
+
+@admin.register(Invite)
+class InviteAdmin(ReadOnlyScopedAdmin):
+    list_display = (
+        "code",
+        "guild_id",
+        "inviter_id",
+        "inviter_username",
+        "channel_id",
+        "uses",
+        "max_uses",
+        "expires_at",
+        "deleted_at",
+    )
+    list_filter = (ActiveFilter, "temporary")
+    search_fields = ("code", "=guild_id", "=inviter_id", "inviter_username")
+    show_full_result_count = False
+
+
+@admin.register(InviterStats)
+class InviterStatsAdmin(GuildScopedAdmin):
+    """Moderators may grant a bonus; the other counts come from the events."""
+
+    moderator_can_change = True
+    list_display = (
+        "inviter_id",
+        "inviter_username",
+        "guild_id",
+        "regular",
+        "leaves",
+        "fakes",
+        "bonus",
+        "total_display",
+    )
+    list_editable = ("bonus",)
+    search_fields = ("=inviter_id", "inviter_username", "=guild_id")
+    readonly_fields = (
+        "guild_id",
+        "inviter_id",
+        "inviter_username",
+        "regular",
+        "leaves",
+        "fakes",
+        "total_display",
+        "updated_at",
+    )
+    fields = (*readonly_fields[:6], "bonus", "total_display", "updated_at")
+
+    def get_queryset(self, request: HttpRequest) -> QuerySet[Any]:
+        return (
+            super()
+            .get_queryset(request)
+            .annotate(score=F("regular") + F("bonus") - F("leaves") - F("fakes"))
+        )
+
+    def has_add_permission(self, request: HttpRequest) -> bool:
+        return False
+
+    @admin.display(description="total", ordering="score")
+    def total_display(self, row: InviterStats) -> int:
+        return row.total
+
+
+@admin.register(MemberJoin)
+class MemberJoinAdmin(ReadOnlyScopedAdmin):
+    list_display = (
+        "user_id",
+        "username",
+        "guild_id",
+        "joined_at",
+        "inviter_id",
+        "invite_code",
+        "kind",
+        "fake_reason",
+        "left_at",
+    )
+    list_filter = ("kind", "fake_reason")
+    search_fields = ("=user_id", "username", "=inviter_id", "invite_code", "=guild_id")
+    date_hierarchy = "joined_at"
+    show_full_result_count = False
+
+
+@admin.register(MemberLifecycle)
+class MemberLifecycleAdmin(ReadOnlyScopedAdmin):
+    """A member's page: joins and leaves, who invited them, and their case history."""
+
+    list_display = (
+        "user_id",
+        "username",
+        "guild_id",
+        "first_joined_at",
+        "last_joined_at",
+        "left_at",
+        "rejoin_count",
+        "is_present",
+        "cases_link",
+    )
+    list_filter = ("is_present",)
+    search_fields = ("=user_id", "username", "=guild_id")
+    show_full_result_count = False
+    fields = (
+        "guild_id",
+        "user_id",
+        "username",
+        "first_joined_at",
+        "last_joined_at",
+        "left_at",
+        "join_count",
+        "rejoin_count",
+        "leave_count",
+        "is_present",
+        "joins",
+        "case_history",
+    )
+    readonly_fields = fields
+
+    @admin.display(description="cases")
+    def cases_link(self, member: MemberLifecycle) -> str:
+        return format_html(
+            '<a href="{}">history</a>', cases_url(member.guild_id, target_user_id=member.user_id)
+        )
+
+    @admin.display(description="joins")
+    def joins(self, member: MemberLifecycle) -> str:
+        rows = MemberJoin.objects.filter(guild_id=member.guild_id, user_id=member.user_id).order_by(
+            "joined_at"
+        )
+        return format_html_join(
+            "",
+            "<div>{} — {} {} {} {}</div>",
+            (
+                (
+                    f"{j.joined_at:%Y-%m-%d %H:%M}",
+                    j.kind,
+                    f"({j.fake_reason})" if j.fake_reason else "",
+                    f"invited by {j.inviter_id}" if j.inviter_id else "",
+                    f"left {j.left_at:%Y-%m-%d %H:%M}" if j.left_at else "",
+                )
+                for j in rows
+            ),
+        )
+
+    @admin.display(description="case history")
+    def case_history(self, member: MemberLifecycle) -> str:
+        cases = ModerationCase.objects.filter(
+            guild_id=member.guild_id, target_user_id=member.user_id
+        ).order_by("case_number")
+        return case_table(list(cases))
+
+
+@admin.register(GuildGrowthDaily)
+class GuildGrowthDailyAdmin(ReadOnlyScopedAdmin):
+    list_display = ("guild_id", "day", "joins", "leaves", "net")
+    search_fields = ("=guild_id",)
+    date_hierarchy = "day"
+
+    @admin.display(description="net")
+    def net(self, row: GuildGrowthDaily) -> int:
+        return row.net
+
+
+@admin.register(InviteSettings)
+class InviteSettingsAdmin(GuildScopedAdmin):
+    """Superusers set a guild's fake-account threshold (moderators can read it)."""
+
+    list_display = ("guild_id", "fake_account_days")
+    search_fields = ("=guild_id",)
