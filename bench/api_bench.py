@@ -328,7 +328,8 @@ ENDPOINTS = {
 }
 
 REFRESHER = """
-import time, django
+import os, time, django
+os.environ.setdefault("DJANGO_SETTINGS_MODULE", "config.settings")
 django.setup()
 from stats.api_selectors import refresh_summaries
 while True:
@@ -375,6 +376,10 @@ def main() -> int:
     if not reuse:
         load(db_url, args.events)
     with psycopg.connect(db_url, autocommit=True) as conn:
+        conn.execute(  # a reused database: the previous runs' keys
+            "DELETE FROM guilds_apikey_guilds WHERE apikey_id IN "
+            "(SELECT id FROM guilds_apikey WHERE name = 'bench')"
+        )
         conn.execute("DELETE FROM guilds_apikey WHERE name = 'bench'")
     key = manage(env, "create_api_key", "bench", "--guild", str(BIG_GUILD))
     refresher = None
@@ -400,7 +405,7 @@ def main() -> int:
             out = subprocess.run(
                 [
                     "wrk",
-                    "-t2",
+                    f"-t{min(2, args.connections)}",
                     f"-c{args.connections}",
                     f"-d{args.duration}s",
                     "-s",

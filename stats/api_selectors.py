@@ -13,7 +13,9 @@ from bisect import bisect_right
 from collections.abc import Callable
 from dataclasses import dataclass
 from datetime import UTC, date, datetime, timedelta
+from itertools import pairwise
 from typing import Any
+from zoneinfo import ZoneInfo
 
 from django.conf import settings
 from django.core.cache import cache
@@ -188,13 +190,15 @@ def member_query(
     now: datetime,
 ) -> QuerySet[MemberStats]:
     """Members of ``guild`` with the list filters, in a stable order (ties by user id)."""
-    rows = _counted_members(guild)
-    if min_messages is not None:
-        rows = rows.filter(total_messages__gte=min_messages)
-    if min_voice_minutes is not None:
-        rows = rows.filter(total_voice_seconds__gte=min_voice_minutes * 60 - 30)
-    if active_only:
-        rows = rows.filter(last_seen__gte=now - timedelta(days=7))
+    rows = _filtered_members(
+        guild,
+        min_messages=min_messages,
+        min_voice_minutes=min_voice_minutes,
+        active_only=active_only,
+        now=now,
+    )
+    if not guild.count_bots:
+        rows = rows.filter(is_bot=False)
     column = F(SORT_FIELDS[sort_by])
     # only last_seen can be null; NULLS LAST on the NOT NULL counters would stop PostgreSQL
     # from reading the (guild, total_messages DESC, user_id) index in order
@@ -207,8 +211,54 @@ def member_query(
     return rows.order_by(key, "user_id")
 
 
-def member_page(rows: QuerySet[MemberStats], *, page: int, page_size: int) -> dict[str, Any]:
+def _filtered_members(
+    guild: Guild,
+    *,
+    min_messages: int | None,
+    min_voice_minutes: int | None,
+    active_only: bool,
+    now: datetime,
+) -> QuerySet[MemberStats]:
+    rows = MemberStats.objects.filter(guild_id=guild.guild_id)
+    if min_messages is not None:
+        rows = rows.filter(total_messages__gte=min_messages)
+    if min_voice_minutes is not None:
+        rows = rows.filter(total_voice_seconds__gte=min_voice_minutes * 60 - 30)
+    if active_only:
+        rows = rows.filter(last_seen__gte=now - timedelta(days=7))
+    return rows
+
+
+def member_count(
+    guild: Guild,
+    *,
+    min_messages: int | None,
+    min_voice_minutes: int | None,
+    active_only: bool,
+    now: datetime,
+) -> int:
+    """How many members the list has. Unfiltered, a big guild's count comes from its "all"
+    summary (under 60 s old). Otherwise all matching rows minus the matching bots: both counts
+    can be read from an index alone (the member index, the partial index of bots), where
+    counting non-bots directly visits every member's row for ``is_bot``."""
+    if min_messages is None and min_voice_minutes is None and not active_only:
+        summary = summaries(guild, [window("all", zone_of(guild.timezone), now)], now)
+        if "all" in summary and "members" in summary["all"]:
+            return summary["all"]["members"]
+    rows = _filtered_members(
+        guild,
+        min_messages=min_messages,
+        min_voice_minutes=min_voice_minutes,
+        active_only=active_only,
+        now=now,
+    )
     total = rows.count()
+    return total if guild.count_bots else total - rows.filter(is_bot=True).count()
+
+
+def member_page(
+    rows: QuerySet[MemberStats], *, total: int, page: int, page_size: int
+) -> dict[str, Any]:
     offset = (page - 1) * page_size
     return {
         "members": [member_row(m) for m in rows[offset : offset + page_size]],
@@ -410,6 +460,7 @@ def compute_summary(guild: Guild, period: str, now: datetime) -> tuple[Window, d
         )
     ]
     data: dict[str, Any] = {
+        "members": _counted_members(guild).count() if period == "all" else None,
         "activeUsers": active_members(guild, win, now),
         "previousActiveUsers": None,
         "byMessages": [
@@ -419,6 +470,17 @@ def compute_summary(guild: Guild, period: str, now: datetime) -> tuple[Window, d
     previous = win.previous()
     if previous is not None:
         data["previousActiveUsers"] = active_members(guild, previous, now)
+        spans = {
+            (first, last)
+            for granularity in ("day", "week")
+            for first, last in _day_spans(
+                boundaries(granularity, win.first_day, win.last_day, win.zone), win.zone
+            )
+        }
+        data["activeBySpan"] = {
+            _span_key(first, last): count
+            for (first, last), count in _count_distinct_active(guild, sorted(spans)).items()
+        }
     for category in CATEGORIES:
         scored = [(_score(category, *row[1:]), row) for row in rows]
         data[category] = [
@@ -609,7 +671,8 @@ def activity(guild: Guild, *, period: str, granularity: str, now: datetime) -> d
             if granularity != "hour":
                 last = (edges[at + 1] - _TICK).astimezone(zone).date()
                 composite[at] = (edges[at].astimezone(zone).date(), last)
-    for at, count in _distinct_active(guild, composite, now).items():
+    summary = summaries(guild, [win], now).get(period, {}) if win.first_day else {}
+    for at, count in _distinct_active(guild, composite, now, summary).items():
         users[at] = count
     return {
         "guildId": str(guild.guild_id),
@@ -632,40 +695,67 @@ def activity(guild: Guild, *, period: str, granularity: str, now: datetime) -> d
 
 
 def _distinct_active(
-    guild: Guild, spans: dict[int, tuple[date, date]], now: datetime
+    guild: Guild,
+    spans: dict[int, tuple[date, date]],
+    now: datetime,
+    summary: dict[str, Any],
 ) -> dict[int, int]:
-    """Distinct active members per run of local days, in one query over member_daily_stats.
-    Runs of days already over are cached for the API's longest staleness (only a late replay
-    changes them)."""
+    """Distinct active members per run of local days: from the period summary of a big guild
+    (under 60 s old), else in one query over member_daily_stats. Runs of days already over are
+    cached for the API's longest staleness (only a late replay changes them)."""
     today = now.astimezone(zone_of(guild.timezone)).date()
+    known = summary.get("activeBySpan", {})
     found: dict[int, int] = {}
     wanted: dict[int, tuple[date, date]] = {}
     for at, (first, last) in spans.items():
-        value = cache.get(_active_key(guild, first, last)) if last < today else None
+        value = known.get(_span_key(first, last))
+        if value is None and last < today:
+            value = cache.get(_active_key(guild, first, last))
         if value is None:
             wanted[at] = (first, last)
         else:
             found[at] = value
-    if wanted:
-        counts = (
-            MemberDailyStats.objects.filter(
-                guild_id=guild.guild_id,
-                day__gte=min(first for first, _ in wanted.values()),
-                day__lte=max(last for _, last in wanted.values()),
-            )
-            .filter(ACTIVE)
-            .aggregate(
-                **{
-                    f"p{at}": Count("user_id", distinct=True, filter=Q(day__gte=a, day__lte=b))
-                    for at, (a, b) in wanted.items()
-                }
-            )
-        )
-        for at, (first, last) in wanted.items():
-            found[at] = counts[f"p{at}"] or 0
-            if last < today:
-                cache.set(_active_key(guild, first, last), found[at], PAST_WINDOW_CACHE_SECONDS)
+    counts = _count_distinct_active(guild, list(wanted.values()))
+    for at, (first, last) in wanted.items():
+        found[at] = counts[(first, last)]
+        if last < today:
+            cache.set(_active_key(guild, first, last), found[at], PAST_WINDOW_CACHE_SECONDS)
     return found
+
+
+def _count_distinct_active(
+    guild: Guild, spans: list[tuple[date, date]]
+) -> dict[tuple[date, date], int]:
+    """Distinct members with activity in each run of days, in one query (none for no runs)."""
+    if not spans:
+        return {}
+    counts = (
+        MemberDailyStats.objects.filter(
+            guild_id=guild.guild_id,
+            day__gte=min(first for first, _ in spans),
+            day__lte=max(last for _, last in spans),
+        )
+        .filter(ACTIVE)
+        .aggregate(
+            **{
+                f"p{n}": Count("user_id", distinct=True, filter=Q(day__gte=a, day__lte=b))
+                for n, (a, b) in enumerate(spans)
+            }
+        )
+    )
+    return {span: counts[f"p{n}"] or 0 for n, span in enumerate(spans)}
+
+
+def _day_spans(edges: list[datetime], zone: ZoneInfo) -> list[tuple[date, date]]:
+    """The local days (first, last) of each point of a day or week series."""
+    return [
+        (start.astimezone(zone).date(), (end - _TICK).astimezone(zone).date())
+        for start, end in pairwise(edges)
+    ]
+
+
+def _span_key(first: date, last: date) -> str:
+    return f"{first}:{last}"
 
 
 def _active_key(guild: Guild, first: date, last: date) -> str:

@@ -53,19 +53,22 @@ class GuildStatsViewSet(viewsets.ViewSet):
     def members(self, request: Request, guild_id: str) -> Response:
         guild = guild_in_scope(request, guild_id)
         q = _valid(s.MembersQuery, request)
+        filters = {
+            "min_messages": q.get("minMessages"),
+            "min_voice_minutes": q.get("minVoiceMinutes"),
+            "active_only": q["activeOnly"],
+            "now": timezone.now(),
+        }
         rows = api_selectors.member_query(
-            guild,
-            sort_by=q["sortBy"],
-            sort_order=q["sortOrder"],
-            min_messages=q.get("minMessages"),
-            min_voice_minutes=q.get("minVoiceMinutes"),
-            active_only=q["activeOnly"],
-            now=timezone.now(),
+            guild, sort_by=q["sortBy"], sort_order=q["sortOrder"], **filters
         )
         if request.accepted_renderer.format == "csv":  # every matching member, not one page
             body = {"rows": [api_selectors.member_row(m) for m in rows.iterator()]}
             return Response(body, headers={"Content-Disposition": _attachment(guild, "members")})
-        return Response(api_selectors.member_page(rows, page=q["page"], page_size=q["pageSize"]))
+        total = api_selectors.member_count(guild, **filters)
+        return Response(
+            api_selectors.member_page(rows, total=total, page=q["page"], page_size=q["pageSize"])
+        )
 
     @extend_schema(parameters=[GUILD_PATH, s.LeaderboardQuery], responses=s.Leaderboard)
     @action(detail=False, methods=["get"])

@@ -10,7 +10,8 @@ import pytest
 from stats.api_selectors import refresh_summaries
 from stats.models import MemberDailyStats, PeriodSummary
 from tests.api.conftest import GUILD
-from tests.api.test_stats_api import ALICE, activity  # noqa: F401 (the fixture)
+from tests.api.test_activity import snapshots  # noqa: F401 (a fixture)
+from tests.api.test_stats_api import ALICE, activity  # noqa: F401 (a fixture)
 
 pytestmark = pytest.mark.django_db(transaction=True)
 
@@ -78,3 +79,24 @@ def test_beat_refreshes_the_summaries_within_the_allowed_staleness(guildstats_se
     assert entry["task"] == "stats.tasks.refresh_period_summaries"
     assert entry["schedule"] <= 30  # a row is used under 60 s: one missed run is tolerated
     assert refresh_period_summaries.delay().get() == 0
+
+
+def test_activity_distinct_members_from_summaries(api, key_for_guild, snapshots, summarized):  # noqa: F811
+    from stats.models import MemberStats
+
+    MemberStats.objects.create(guild_id=int(GUILD), user_id=int(ALICE))
+    client = api(key_for_guild)
+    paths = [
+        f"activity?period={p}&granularity={g}"
+        for p in ("today", "week", "month")
+        for g in ("day", "week")
+    ]
+    live = {path: client.get(f"/api/guilds/{GUILD}/stats/{path}").json() for path in paths}
+    assert refresh_summaries() == 4
+    spans = PeriodSummary.objects.get(period="month").data["activeBySpan"]
+    assert spans["2026-03-16:2026-03-20"] == 3 and spans["2026-03-19:2026-03-19"] == 2
+    from django.core.cache import cache
+
+    cache.clear()
+    MemberDailyStats.objects.all().delete()  # only the summaries know now
+    assert {path: client.get(f"/api/guilds/{GUILD}/stats/{path}").json() for path in paths} == live
