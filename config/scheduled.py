@@ -24,9 +24,13 @@ BEAT_SCHEDULE = {
         "task": "stats.tasks.close_stale_voice_sessions",
         "schedule": crontab(minute="*"),
     },
-    # 5-minute snapshots: each run fills every bucket that ended at least the grace delay ago
-    # (GUILDSTATS_ROLLUP_GRACE_SECONDS, 2 min), so a run at :02, :07, … picks up the bucket that
-    # just closed, and a scheduler that was down catches up on its next run.
+    # Snapshots (stats.services.rollups), every 5 minutes at :02, :07, …: each run fills every
+    # 5-minute bucket that ended at least the grace delay ago (GUILDSTATS_ROLLUP_GRACE_SECONDS,
+    # 2 min), then the hours that closed and the local days that ended (each guild's midnight
+    # falls on a quarter hour, so days are checked every run), then recomputes buckets marked
+    # stale by late events. One entry, so the hourly and daily fills, summed from the 5-minute
+    # parts, always run right after the 5-minute fill they depend on; a scheduler that was down
+    # catches up on its next run, and runs never overlap (advisory lock).
     "fill-snapshots": {
         "task": "stats.tasks.fill_snapshots",
         "schedule": crontab(minute="2-59/5"),
@@ -43,5 +47,11 @@ BEAT_SCHEDULE = {
     "apply-retention": {
         "task": "stats.tasks.apply_retention",
         "schedule": crontab(hour=2, minute=30),
+    },
+    # TimescaleDB only (a no-op elsewhere): compress chunks older than 7 days, nightly after
+    # retention so that chunks about to be dropped are not compressed first.
+    "compress-old-chunks": {
+        "task": "stats.tasks.compress_old_chunks",
+        "schedule": crontab(hour=3, minute=15),
     },
 }

@@ -175,6 +175,12 @@ GUILDSTATS = {
     "FUTURE_TOLERANCE_SECONDS": env_int("GUILDSTATS_FUTURE_TOLERANCE_SECONDS", 300),
     # Raw events older than this are refused at ingest (and, later, deleted by retention).
     "RAW_RETENTION_DAYS": env_int("GUILDSTATS_RAW_RETENTION_DAYS", 30),
+    # Snapshot retention per granularity, in days (0 keeps forever).
+    "SNAPSHOT_5MIN_RETENTION_DAYS": env_int("GUILDSTATS_SNAPSHOT_5MIN_RETENTION_DAYS", 30),
+    "SNAPSHOT_HOURLY_RETENTION_DAYS": env_int("GUILDSTATS_SNAPSHOT_HOURLY_RETENTION_DAYS", 365),
+    "SNAPSHOT_DAILY_RETENTION_DAYS": env_int("GUILDSTATS_SNAPSHOT_DAILY_RETENTION_DAYS", 0),
+    # TimescaleDB only: compress hypertable chunks older than this (segmented by guild).
+    "COMPRESS_AFTER_DAYS": env_int("GUILDSTATS_COMPRESS_AFTER_DAYS", 7),
     # An open voice session is closed and counted up to this many hours.
     "VOICE_SESSION_CAP_HOURS": env_float("GUILDSTATS_VOICE_SESSION_CAP_HOURS", 12.0),
     # Guilds are spread over this many serial processing streams (parallelism across workers).
@@ -192,6 +198,11 @@ GUILDSTATS = {
     "ARCHIVE_DIR": env_str("GUILDSTATS_ARCHIVE_DIR", ""),
     # A 5-minute bucket is filled this long after it ends, so late events land before it.
     "ROLLUP_GRACE_SECONDS": env_int("GUILDSTATS_ROLLUP_GRACE_SECONDS", 120),
+    # /health: how far behind schedule a snapshot granularity may be (warning; critical = 503)
+    "AGGREGATION_LAG_WARNING_SECONDS": env_int("GUILDSTATS_AGGREGATION_LAG_WARNING_SECONDS", 600),
+    "AGGREGATION_LAG_CRITICAL_SECONDS": env_int(
+        "GUILDSTATS_AGGREGATION_LAG_CRITICAL_SECONDS", 3600
+    ),
 }
 
 LOGGING = {

@@ -9,6 +9,7 @@ from __future__ import annotations
 
 from django.db import models
 from django.db.models import F, Q
+from timescale.db.models.fields import TimescaleDateTimeField
 
 
 class IngestBatch(models.Model):
@@ -53,7 +54,8 @@ class Event(models.Model):
     batch_id = models.BigIntegerField(db_index=True)
     type = models.CharField(max_length=64)
     guild_id = models.BigIntegerField()
-    timestamp = models.DateTimeField()
+    # a hypertable's time column under django-timescaledb's engine; a plain column elsewhere
+    timestamp = TimescaleDateTimeField(interval="1 day")
     user_id = models.BigIntegerField(null=True, blank=True)
     channel_id = models.BigIntegerField(null=True, blank=True)
     message_id = models.BigIntegerField(null=True, blank=True)
@@ -262,7 +264,7 @@ class MetricsSnapshot(models.Model):
 
     guild_id = models.BigIntegerField()
     period_type = models.CharField(max_length=10, choices=PERIOD_TYPES)
-    period_start = models.DateTimeField()
+    period_start = TimescaleDateTimeField(interval="7 days")
     period_end = models.DateTimeField()
     total_messages = models.IntegerField(default=0)
     total_voice_seconds = models.IntegerField(default=0)
@@ -400,3 +402,61 @@ class PeriodSummary(models.Model):
 
     def __str__(self) -> str:
         return f"{self.period} of {self.guild_id} at {self.computed_at}"
+
+
+class BucketMember(models.Model):
+    """A member's counted activity in one 5-minute bucket: what hourly and daily snapshots are
+    summed from on PostgreSQL, so a day of raw events is read once, not once per granularity
+    (5-minute sums telescope exactly: voice seconds are differences of rounded instants)."""
+
+    id = models.BigAutoField(primary_key=True)
+    guild_id = models.BigIntegerField()
+    bucket_start = models.DateTimeField()
+    user_id = models.BigIntegerField()
+    messages = models.IntegerField()
+    reactions = models.IntegerField()
+    voice_seconds = models.IntegerField()
+
+    class Meta:
+        db_table = "rollup_members"
+        indexes = [models.Index(fields=["bucket_start", "guild_id"], name="rollup_members_time")]
+
+    def __str__(self) -> str:
+        return f"{self.user_id} in {self.guild_id} at {self.bucket_start}"
+
+
+class BucketChannel(models.Model):
+    """A channel's counted activity in one 5-minute bucket (see ``BucketMember``)."""
+
+    id = models.BigAutoField(primary_key=True)
+    guild_id = models.BigIntegerField()
+    bucket_start = models.DateTimeField()
+    channel_id = models.BigIntegerField()
+    messages = models.IntegerField()
+    voice_seconds = models.IntegerField()
+
+    class Meta:
+        db_table = "rollup_channels"
+        indexes = [models.Index(fields=["bucket_start", "guild_id"], name="rollup_channels_time")]
+
+    def __str__(self) -> str:
+        return f"{self.channel_id} in {self.guild_id} at {self.bucket_start}"
+
+
+class BucketCount(models.Model):
+    """Events by type (``kind`` "type") and counted reactions by emoji (``kind`` "emoji") in
+    one 5-minute bucket (see ``BucketMember``)."""
+
+    id = models.BigAutoField(primary_key=True)
+    guild_id = models.BigIntegerField()
+    bucket_start = models.DateTimeField()
+    kind = models.CharField(max_length=5)
+    key = models.CharField(max_length=100)
+    n = models.IntegerField()
+
+    class Meta:
+        db_table = "rollup_counts"
+        indexes = [models.Index(fields=["bucket_start", "guild_id"], name="rollup_counts_time")]
+
+    def __str__(self) -> str:
+        return f"{self.kind} {self.key} in {self.guild_id} at {self.bucket_start}"

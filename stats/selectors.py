@@ -3,13 +3,21 @@
 from __future__ import annotations
 
 from dataclasses import dataclass
+from datetime import timedelta
 
 from django.conf import settings
 from django.db import connection
 from django.db.models import Min
 from django.utils import timezone
 
-from stats.models import IngestBatch, MemberStats, VoiceSession, WorkerHeartbeat
+from stats.models import (
+    FillState,
+    IngestBatch,
+    MemberStats,
+    StaleBucket,
+    VoiceSession,
+    WorkerHeartbeat,
+)
 
 
 @dataclass(frozen=True)
@@ -83,7 +91,43 @@ def health_report() -> tuple[bool, dict[str, object]]:
         "lagSeconds": round(lag, 3),
         "pendingBatches": state.pending_batches,
     }
+    checks["aggregation"] = aggregation_lag()
+    healthy &= checks["aggregation"]["status"] != "critical"
     return healthy, {"status": "ok" if healthy else "degraded", "checks": checks}
+
+
+def aggregation_lag() -> dict[str, object]:
+    """How far each snapshot granularity is behind where its schedule should have it.
+
+    A granularity is due up to ``now`` minus the grace delay, floored to its step; a watermark
+    one step behind that is normal between two runs, so the lag counts from there. Stale
+    buckets waiting for a refresh are reported too.
+    """
+    from stats.services.rollups import GRANULARITIES, floor_time
+
+    limits = settings.GUILDSTATS
+    now = timezone.now()
+    grace = timedelta(seconds=limits["ROLLUP_GRACE_SECONDS"])
+    watermarks = dict(FillState.objects.values_list("granularity", "end_time"))
+    lags: dict[str, float] = {}
+    for granularity in GRANULARITIES:
+        watermark = watermarks.get(granularity.name)
+        if watermark is None:
+            continue  # never filled: nothing to aggregate yet, or the first run is due
+        due = floor_time(now - grace, granularity.align) - granularity.align
+        lags[granularity.name] = max(0.0, (due - watermark).total_seconds())
+    worst = max(lags.values(), default=0.0)
+    if worst >= limits["AGGREGATION_LAG_CRITICAL_SECONDS"]:
+        status = "critical"
+    elif worst >= limits["AGGREGATION_LAG_WARNING_SECONDS"]:
+        status = "warning"
+    else:
+        status = "ok"
+    return {
+        "status": status,
+        "lagSeconds": {name: round(lag, 1) for name, lag in lags.items()},
+        "staleBuckets": StaleBucket.objects.count(),
+    }
 
 
 def known_bots(guild_ids: set[int]) -> set[tuple[int, int]]:

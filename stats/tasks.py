@@ -46,8 +46,13 @@ def apply_retention() -> dict[str, int]:
 
 
 @shared_task(autoretry_for=(Exception,), retry_backoff=True, max_retries=5)
-def fill_snapshots() -> dict[str, int]:
-    return rollups.fill_snapshots()
+def compress_old_chunks() -> dict[str, int]:
+    return retention.compress_old_chunks()
+
+
+@shared_task(autoretry_for=(Exception,), retry_backoff=True, max_retries=5)
+def fill_snapshots(granularities: list[str] | None = None) -> dict[str, int]:
+    return rollups.fill_snapshots(granularities=granularities)
 
 
 @shared_task

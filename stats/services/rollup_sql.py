@@ -1,17 +1,25 @@
 """PostgreSQL engine of the rollups: one INSERT … SELECT per range.
 
 The same rules as ``rollup_compute.compute_in_python`` (the reference; a test fills the same
-data with both and compares whole tables), written set-based so that PostgreSQL does the work:
-one scan of the range's events grouped four ways at once (GROUPING SETS: by type, member,
-channel, emoji), voice sessions split into buckets with ``generate_series``, bot snapshot rows,
-then per-bucket JSON built with window functions and ``jsonb_*_agg``. Buckets: ``date_bin``
-on the Unix epoch for 5 minutes and hours, the guild's local day (``AT TIME ZONE``) for days.
+data with both and compares whole tables), written set-based so that PostgreSQL does the work.
+
+* 5-minute buckets read the raw events once: one scan grouped four ways at once (GROUPING SETS:
+  by type, member, channel, emoji), voice sessions split into buckets with ``generate_series``,
+  bot snapshot rows. Besides the snapshots, the same statement stores these per-bucket parts
+  (``rollup_members``, ``rollup_channels``, ``rollup_counts``).
+* Hourly and daily buckets sum those parts and the 5-minute totals instead of reading a day of
+  raw events again: 5-minute sums add up exactly (voice seconds are differences of rounded
+  instants, which telescope), and every zone's midnight falls on a 5-minute boundary.
+
+Both shapes end in the same assembly: per-bucket JSON built with window functions and
+``jsonb_*_agg``. Buckets: ``date_bin`` on the Unix epoch for 5 minutes and hours, the guild's
+local day (``AT TIME ZONE``) for days.
 """
 
 from __future__ import annotations
 
 from collections.abc import Sequence
-from datetime import datetime
+from datetime import datetime, timedelta
 from typing import TYPE_CHECKING
 
 from django.db import connection
@@ -64,19 +72,57 @@ def compute(
     guild_ids: Sequence[int] | None,
 ) -> int:
     """Insert the snapshots of the buckets ending in (after, until]; return the row count."""
-    guilds = Guild._meta.db_table
+    params = {
+        "lo": after if granularity.size is not None else after - granularity.longest,
+        "after": after,
+        "until": until,
+        "now": now,
+        "cap": session_cap(),
+        "period_type": granularity.name,
+        "guilds": list(guild_ids or []),
+    }
     only = "" if guild_ids is None else " AND {a}.guild_id = ANY(%(guilds)s)"
-    ev_start, ev_end = _bounds(granularity, "e.timestamp", "z.zone")
-    sa_start, sa_end = _bounds(granularity, "sa.period_start", "z.zone")
-    sql = f"""
-WITH
+    if granularity.size is not None and granularity.size <= PART_SIZE:
+        sources = _from_events(granularity, only)
+    else:
+        sources = _from_parts(granularity, only)
+    with connection.cursor() as cursor:
+        # Hash joins and in-memory aggregation over a range's few hundred thousand rows; the
+        # planner's estimates for the CTEs are poor, and merge joins sort them over and over.
+        cursor.execute("SET LOCAL work_mem = '256MB'")
+        cursor.execute("SET LOCAL enable_mergejoin = off")
+        if sources.startswith(PARTS_WRITTEN):
+            for table in ("rollup_members", "rollup_channels", "rollup_counts"):
+                cursor.execute(
+                    f"DELETE FROM {table} p WHERE p.bucket_start >= %(after)s "
+                    f"AND p.bucket_start < %(until)s{only.format(a='p')}",
+                    params,
+                )
+        cursor.execute(sources + ASSEMBLY, params)
+        return cursor.rowcount
+
+
+PART_SIZE = timedelta(minutes=5)
+PARTS_WRITTEN = "-- writes parts\n"
+TOP = 10
+
+SETTINGS = f"""
 settings AS (
   SELECT guild_id, count_bots,
          CASE WHEN timezone IN (SELECT name FROM pg_timezone_names) THEN timezone ELSE 'UTC' END
            AS zone,
          excluded_channel_ids
-  FROM {guilds}
-),
+  FROM {Guild._meta.db_table}
+)"""
+
+
+def _from_events(granularity: Granularity, only: str) -> str:
+    """CTEs members, channels, types, emojis, totals of 5-minute buckets, from raw events,
+    voice sessions and bot snapshot rows; they are also written as parts."""
+    ev_start, ev_end = _bounds(granularity, "e.timestamp", "z.zone")
+    sa_start, sa_end = _bounds(granularity, "sa.period_start", "z.zone")
+    return f"""{PARTS_WRITTEN}WITH
+{SETTINGS},
 excluded AS (
   SELECT DISTINCT s.guild_id, x.value::bigint AS channel_id
   FROM settings s,
@@ -94,11 +140,11 @@ ev AS (
           AND x.channel_id IS NULL
           AND (a.snapshots_since IS NULL OR e.timestamp < a.snapshots_since)) AS counted,
          CASE WHEN e.type = 'MESSAGE_REACTION_ADD' THEN
-           CASE jsonb_typeof(e.data -> 'emoji')
+           left(CASE jsonb_typeof(e.data -> 'emoji')
              WHEN 'string' THEN nullif(e.data ->> 'emoji', '')
              WHEN 'object' THEN coalesce(nullif(e.data -> 'emoji' ->> 'name', ''),
                                          nullif(e.data -> 'emoji' ->> 'id', ''))
-           END
+           END, 100)
          END AS emoji
   FROM events e
   LEFT JOIN settings z ON z.guild_id = e.guild_id
@@ -180,15 +226,16 @@ channels AS (
   GROUP BY guild_id, bstart, bend, channel_id
   HAVING sum(m) + sum(v) > 0
 ),
+types AS (SELECT guild_id, bstart, bend, type AS key, n FROM grouped WHERE grp = 7),
 emojis AS (
-  SELECT guild_id, bstart, bend, emoji, sum(n) AS n
+  SELECT guild_id, bstart, bend, key, sum(n) AS n
   FROM (
-    SELECT guild_id, bstart, bend, emoji, reactions AS n
+    SELECT guild_id, bstart, bend, emoji AS key, reactions AS n
     FROM grouped WHERE grp = 14 AND emoji IS NOT NULL
     UNION ALL
     SELECT guild_id, bstart, bend, emoji, reactions FROM snap_in WHERE emoji <> ''
   ) u
-  GROUP BY guild_id, bstart, bend, emoji
+  GROUP BY guild_id, bstart, bend, key
   HAVING sum(n) > 0
 ),
 totals AS (
@@ -204,9 +251,74 @@ totals AS (
   ) u
   GROUP BY guild_id, bstart, bend
 ),
+write_members AS (
+  INSERT INTO rollup_members (guild_id, bucket_start, user_id, messages, reactions,
+                              voice_seconds)
+  SELECT guild_id, bstart, user_id, m, r, v FROM members
+),
+write_channels AS (
+  INSERT INTO rollup_channels (guild_id, bucket_start, channel_id, messages, voice_seconds)
+  SELECT guild_id, bstart, channel_id, m, v FROM channels
+),
+write_counts AS (
+  INSERT INTO rollup_counts (guild_id, bucket_start, kind, key, n)
+  SELECT guild_id, bstart, 'type', key, n FROM types
+  UNION ALL
+  SELECT guild_id, bstart, 'emoji', key, n FROM emojis
+),"""
+
+
+def _from_parts(granularity: Granularity, only: str) -> str:
+    """CTEs members, channels, types, emojis, totals of hourly or daily buckets, summed from the
+    5-minute parts and totals."""
+    start, end = _bounds(granularity, "p.bucket_start", "z.zone")
+    snap_start, snap_end = _bounds(granularity, "p.period_start", "z.zone")
+
+    def parts(table: str, keys: str, sums: str, extra: str = "") -> str:
+        return f"""
+  SELECT guild_id, bstart, bend, {keys}, {sums}
+  FROM (
+    SELECT p.*, {start} AS bstart, {end} AS bend
+    FROM {table} p LEFT JOIN settings z ON z.guild_id = p.guild_id
+    WHERE p.bucket_start >= %(lo)s AND p.bucket_start < %(until)s{only.format(a="p")}{extra}
+  ) p
+  WHERE bend > %(after)s AND bend <= %(until)s
+  GROUP BY guild_id, bstart, bend, {keys}"""
+
+    return f"""WITH
+{SETTINGS},
+members AS ({
+        parts(
+            "rollup_members",
+            "user_id",
+            "sum(messages) AS m, sum(reactions) AS r, sum(voice_seconds) AS v",
+        )
+    }
+),
+channels AS ({parts("rollup_channels", "channel_id", "sum(messages) AS m, sum(voice_seconds) AS v")}
+),
+types AS ({parts("rollup_counts", "key", "sum(n) AS n", " AND p.kind = 'type'")}
+),
+emojis AS ({parts("rollup_counts", "key", "sum(n) AS n", " AND p.kind = 'emoji'")}
+),
+totals AS (
+  SELECT guild_id, bstart, bend, sum(total_messages) AS m, sum(total_voice_seconds) AS v,
+         sum(total_reactions) AS r
+  FROM (
+    SELECT p.*, {snap_start} AS bstart, {snap_end} AS bend
+    FROM metrics_snapshots p LEFT JOIN settings z ON z.guild_id = p.guild_id
+    WHERE p.period_type = '5min'
+      AND p.period_start >= %(lo)s AND p.period_start < %(until)s{only.format(a="p")}
+  ) p
+  WHERE bend > %(after)s AND bend <= %(until)s
+  GROUP BY guild_id, bstart, bend
+),"""
+
+
+ASSEMBLY = f"""
 types_json AS (
-  SELECT guild_id, bstart, bend, jsonb_object_agg(type, n) AS j
-  FROM grouped WHERE grp = 7 GROUP BY guild_id, bstart, bend
+  SELECT guild_id, bstart, bend, jsonb_object_agg(key, n) AS j
+  FROM types GROUP BY guild_id, bstart, bend
 ),
 members_json AS (
   SELECT guild_id, bstart, bend, count(*) AS active,
@@ -234,7 +346,7 @@ channels_json AS (
   GROUP BY guild_id, bstart, bend
 ),
 emojis_json AS (
-  SELECT guild_id, bstart, bend, jsonb_object_agg(emoji, n) AS j
+  SELECT guild_id, bstart, bend, jsonb_object_agg(key, n) AS j
   FROM emojis GROUP BY guild_id, bstart, bend
 ),
 buckets AS (
@@ -261,18 +373,3 @@ LEFT JOIN members_json mj USING (guild_id, bstart, bend)
 LEFT JOIN channels_json cj USING (guild_id, bstart, bend)
 LEFT JOIN emojis_json ej USING (guild_id, bstart, bend)
 """
-    params = {
-        "lo": after - granularity.longest,
-        "after": after,
-        "until": until,
-        "now": now,
-        "cap": session_cap(),
-        "period_type": granularity.name,
-        "guilds": list(guild_ids or []),
-    }
-    with connection.cursor() as cursor:
-        cursor.execute(sql, params)
-        return cursor.rowcount
-
-
-TOP = 10

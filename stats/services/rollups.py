@@ -97,28 +97,48 @@ def compute_snapshots(
 
 # --- filling ---------------------------------------------------------------------------------
 def fill_snapshots(
-    now: datetime | None = None, *, compute: Compute = compute_snapshots
+    now: datetime | None = None,
+    *,
+    granularities: Sequence[str] | None = None,
+    compute: Compute = compute_snapshots,
 ) -> dict[str, int]:
-    """Fill every granularity up to ``now`` minus the grace delay, then recompute stale
-    buckets; return the number of buckets filled or refreshed per granularity. Safe to run
-    concurrently (the second run returns at once), twice (the watermarks), or after a crash."""
+    """Fill the granularities (all by default) up to ``now`` minus the grace delay, then
+    recompute stale buckets; return the number of buckets filled or refreshed per granularity.
+    Safe to run concurrently (the second run returns at once), twice (the watermarks), or
+    after a crash."""
     now = now or timezone.now()
-    report = {g.name: 0 for g in GRANULARITIES} | {"stale": 0}
+    chosen = [g for g in GRANULARITIES if granularities is None or g.name in granularities]
+    report = {g.name: 0 for g in chosen} | {"stale": 0}
     with session_lock(ROLLUP_LOCK) as mine:
         if not mine:
             return report
-        for granularity in GRANULARITIES:
-            report[granularity.name] = _fill(granularity, _target(granularity, now), now, compute)
+        for granularity in chosen:
+            target = _target(granularity, now)
+            if target is not None:
+                report[granularity.name] = _fill(granularity, target, now, compute)
         report["stale"] = refresh_stale_buckets(now, compute=compute)
     return report
 
 
-def _target(granularity: Granularity, now: datetime) -> datetime:
+def _target(granularity: Granularity, now: datetime) -> datetime | None:
+    """Where a granularity is due: ``now`` minus the grace delay, floored to its steps, and
+    never past the 5-minute watermark, whose parts the longer buckets are summed from (None:
+    no 5-minute bucket filled yet)."""
     grace = timedelta(seconds=settings.GUILDSTATS["ROLLUP_GRACE_SECONDS"])
-    return floor_time(now - grace, granularity.align)
+    target = floor_time(now - grace, granularity.align)
+    if granularity is FIVE_MIN:
+        return target
+    five = FillState.objects.filter(granularity=FIVE_MIN.name, state=FillState.DONE).first()
+    return None if five is None else min(target, floor_time(five.end_time, granularity.align))
 
 
-def _fill(granularity: Granularity, target: datetime, now: datetime, compute: Compute) -> int:
+def _fill(
+    granularity: Granularity,
+    target: datetime,
+    now: datetime,
+    compute: Compute,
+    progress: Callable[[int], None] | None = None,
+) -> int:
     filled = 0
     while (span := _start_next_range(granularity, target)) is not None:
         after, until = span
@@ -127,6 +147,8 @@ def _fill(granularity: Granularity, target: datetime, now: datetime, compute: Co
             _replace(granularity, after, until, compute, now)
             FillState.objects.filter(granularity=granularity.name).update(state=FillState.DONE)
         filled += _bucket_count(granularity, after, until)
+        if progress:
+            progress(1)
     return filled
 
 
@@ -258,6 +280,7 @@ def refresh_stale_buckets(
     for guild_id, start, _marked in stale:
         by_guild[guild_id].append(start)
     zones = {g: s.tz for g, s in counting_settings(by_guild).items()}
+    horizon = recompute_horizon(now)
     refreshed = 0
     for guild_id, starts in by_guild.items():
         zone = zones.get(guild_id, UTC)
@@ -269,12 +292,22 @@ def refresh_stale_buckets(
             for bucket_start, bucket_end in sorted(spans):
                 if bucket_end > watermark:
                     continue  # not filled yet: the regular fill will do it
+                if bucket_start < horizon:
+                    continue  # its inputs are past retention: keep what was computed
                 with transaction.atomic():
                     _replace(granularity, bucket_start, bucket_end, compute, now, [guild_id])
                 refreshed += 1
     for guild_id, start, marked in stale:
         StaleBucket.objects.filter(guild_id=guild_id, period_start=start, marked_at=marked).delete()
     return refreshed
+
+
+def recompute_horizon(now: datetime) -> datetime:
+    """The oldest instant whose buckets can still be recomputed: before it, raw events (or the
+    5-minute parts that longer buckets are summed from) are past retention."""
+    limits = settings.GUILDSTATS
+    days = [d for d in (limits["RAW_RETENTION_DAYS"], limits["SNAPSHOT_5MIN_RETENTION_DAYS"]) if d]
+    return now - timedelta(days=min(days)) if days else EPOCH
 
 
 def bucket_bounds(granularity: Granularity, moment: datetime, zone) -> tuple[datetime, datetime]:
@@ -291,6 +324,12 @@ def _midnight(day, zone) -> datetime:
 
 
 # --- re-filling a range on demand (the fill_stats command) ------------------------------------
+def refill_steps(granularity: Granularity, since: datetime, until: datetime) -> int:
+    """How many steps ``refill`` takes for this range (for a progress bar)."""
+    after = floor_time(since, granularity.align)
+    return max(0, -(-(until - after) // granularity.step))
+
+
 def refill(
     granularity: Granularity,
     since: datetime,
@@ -300,23 +339,32 @@ def refill(
     now: datetime | None = None,
     progress: Callable[[int], None] | None = None,
 ) -> int:
-    """Recompute the buckets ending in (since, until], step by step, under the fill lock;
-    return the number of steps. Watermarks do not move: buckets past them are left to the
-    regular fill, so ``until`` is capped at the granularity's watermark."""
+    """Recompute the buckets ending in (since, until], step by step, waiting for the fill lock;
+    return the number of buckets per guild recomputed or filled.
+
+    Up to the watermark, buckets are deleted and recomputed (after a change of a guild's time
+    zone, excluded channels or bot accounts, say). Past it, for all guilds, the watermark is
+    advanced as the scheduled fill would (never beyond ``now`` minus the grace delay); for
+    some guilds only, buckets past the watermark are left to the scheduled fill.
+    """
     now = now or timezone.now()
+    done = 0
     with session_lock(ROLLUP_LOCK, wait=True):
         state = FillState.objects.filter(granularity=granularity.name).first()
-        if state is None:
-            return 0
-        until = min(until, state.end_time)
-        after = floor_time(since, granularity.align)
-        steps = 0
-        while after < until:
-            end = min(after + granularity.step, until)
+        watermark = state.end_time if state is not None and state.state == FillState.DONE else None
+        after = floor_time(max(since, recompute_horizon(now)), granularity.align)
+        redo_until = min(until, watermark) if watermark is not None else after
+        while after < redo_until:
+            end = min(after + granularity.step, redo_until)
             with transaction.atomic():
+                _lock_watermark(granularity, exclusive=True)
                 _replace(granularity, after, end, compute_snapshots, now, guild_ids)
-            steps += 1
+            done += _bucket_count(granularity, after, end)
             if progress:
-                progress(steps)
+                progress(1)
             after = end
-        return steps
+        due = _target(granularity, now)
+        if guild_ids is None and due is not None:
+            target = min(due, floor_time(until, granularity.align))
+            done += _fill(granularity, target, now, compute_snapshots, progress)
+    return done

@@ -274,3 +274,33 @@ def test_a_concurrent_run_is_excluded_by_the_lock(activity):
             cursor.execute("SELECT pg_advisory_unlock(%s)", [rollups.ROLLUP_LOCK])
         other.close()
     assert rollups.fill_snapshots(moment(150))["5min"] == 29
+
+
+def test_fill_stats_catches_up_then_refills_a_guild_after_a_time_zone_change(activity):
+    import io
+
+    from django.core.management import call_command
+
+    out = io.StringIO()
+    with time_machine.travel(moment(60 * 24 + 150), tick=False):  # the next day, 12:30
+        call_command("fill_stats", stdout=out, stderr=io.StringIO())
+    assert "5min: " in out.getvalue() and "daily: " in out.getvalue()
+    assert table("daily") == {"06-01 00:00": (3, 5400, 1, 3)}
+    assert table() == EXPECTED
+
+    Guild.objects.update_or_create(guild_id=int(G), defaults={"timezone": "Asia/Tokyo"})
+    with time_machine.travel(moment(60 * 24 + 150), tick=False):
+        call_command(
+            "fill_stats",
+            "--guild",
+            G,
+            "--granularity",
+            "daily",
+            "--since",
+            "2026-05-31",
+            stdout=io.StringIO(),
+            stderr=io.StringIO(),
+        )
+    # Tokyo's June 1st runs from 15:00 UTC on May 31st: the whole activity, in one new row
+    assert table("daily") == {"05-31 15:00": (3, 5400, 1, 3)}
+    assert table() == EXPECTED  # other granularities untouched
