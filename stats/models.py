@@ -419,7 +419,10 @@ class BucketMember(models.Model):
 
     class Meta:
         db_table = "rollup_members"
-        indexes = [models.Index(fields=["bucket_start", "guild_id"], name="rollup_members_time")]
+        indexes = [
+            models.Index(fields=["bucket_start"], name="rollup_members_time"),
+            models.Index(fields=["guild_id", "bucket_start"], name="rollup_members_guild"),
+        ]
 
     def __str__(self) -> str:
         return f"{self.user_id} in {self.guild_id} at {self.bucket_start}"
@@ -437,7 +440,10 @@ class BucketChannel(models.Model):
 
     class Meta:
         db_table = "rollup_channels"
-        indexes = [models.Index(fields=["bucket_start", "guild_id"], name="rollup_channels_time")]
+        indexes = [
+            models.Index(fields=["bucket_start"], name="rollup_channels_time"),
+            models.Index(fields=["guild_id", "bucket_start"], name="rollup_channels_guild"),
+        ]
 
     def __str__(self) -> str:
         return f"{self.channel_id} in {self.guild_id} at {self.bucket_start}"
@@ -456,7 +462,10 @@ class BucketCount(models.Model):
 
     class Meta:
         db_table = "rollup_counts"
-        indexes = [models.Index(fields=["bucket_start", "guild_id"], name="rollup_counts_time")]
+        indexes = [
+            models.Index(fields=["bucket_start"], name="rollup_counts_time"),
+            models.Index(fields=["guild_id", "bucket_start"], name="rollup_counts_guild"),
+        ]
 
     def __str__(self) -> str:
         return f"{self.kind} {self.key} in {self.guild_id} at {self.bucket_start}"

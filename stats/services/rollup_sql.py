@@ -87,11 +87,13 @@ def compute(
     else:
         sources = _from_parts(granularity, only)
     with connection.cursor() as cursor:
-        # Hash joins and in-memory aggregation over a range's few hundred thousand rows; the
-        # planner's estimates for the CTEs are poor, and merge joins sort them over and over.
+        # In-memory aggregation over a range's few hundred thousand rows.
         cursor.execute("SET LOCAL work_mem = '256MB'")
-        cursor.execute("SET LOCAL enable_mergejoin = off")
         if sources.startswith(PARTS_WRITTEN):
+            # The raw events join small per-guild tables (settings, bots, excluded channels):
+            # hash joins. The planner's estimates for the CTEs are poor, and it otherwise picks
+            # merge joins that sort the range's events over and over.
+            cursor.execute("SET LOCAL enable_mergejoin = off")
             for table in ("rollup_members", "rollup_channels", "rollup_counts"):
                 cursor.execute(
                     f"DELETE FROM {table} p WHERE p.bucket_start >= %(after)s "
@@ -270,23 +272,52 @@ write_counts AS (
 
 def _from_parts(granularity: Granularity, only: str) -> str:
     """CTEs members, channels, types, emojis, totals of hourly or daily buckets, summed from the
-    5-minute parts and totals."""
-    start, end = _bounds(granularity, "p.bucket_start", "z.zone")
-    snap_start, snap_end = _bounds(granularity, "p.period_start", "z.zone")
+    5-minute parts and totals.
+
+    Hours read every guild's parts of the range. Days are driven by the guilds whose local day
+    ends in the range (``days``): their parts are read by the (guild, bucket) index, so a run
+    every 15 minutes reads only the guilds whose midnight just passed, once each.
+    """
+    if granularity.size is not None:
+        span, end = _bounds(granularity, "p.bucket_start", "")
+        snap_span, snap_end = _bounds(granularity, "p.period_start", "")
+
+        def rows(table: str, time_column: str, extra: str = "") -> str:
+            start, stop = (span, end) if time_column == "bucket_start" else (snap_span, snap_end)
+            return (
+                f"SELECT p.*, {start} AS bstart, {stop} AS bend FROM {table} p "
+                f"WHERE p.{time_column} >= %(after)s AND p.{time_column} < %(until)s"
+                f"{only.format(a='p')}{extra}"
+            )
+
+        days = ""
+    else:
+
+        def rows(table: str, time_column: str, extra: str = "") -> str:
+            return (
+                f"SELECT p.*, d.bstart, d.bend FROM days d JOIN {table} p "
+                f"ON p.guild_id = d.guild_id AND p.{time_column} >= d.bstart "
+                f"AND p.{time_column} < d.bend{extra}"
+            )
+
+        local_end = "((d + interval '1 day') AT TIME ZONE s.zone)"
+        days = f"""
+days AS (
+  SELECT s.guild_id, d AT TIME ZONE s.zone AS bstart, {local_end} AS bend
+  FROM settings s,
+       generate_series(date_trunc('day', (%(after)s - interval '1 day') AT TIME ZONE s.zone),
+                       %(until)s AT TIME ZONE s.zone, interval '1 day') d
+  WHERE {local_end} > %(after)s AND {local_end} <= %(until)s{only.format(a="s")}
+),"""
 
     def parts(table: str, keys: str, sums: str, extra: str = "") -> str:
         return f"""
   SELECT guild_id, bstart, bend, {keys}, {sums}
-  FROM (
-    SELECT p.*, {start} AS bstart, {end} AS bend
-    FROM {table} p LEFT JOIN settings z ON z.guild_id = p.guild_id
-    WHERE p.bucket_start >= %(lo)s AND p.bucket_start < %(until)s{only.format(a="p")}{extra}
-  ) p
-  WHERE bend > %(after)s AND bend <= %(until)s
+  FROM ({rows(table, "bucket_start", extra)}) p
   GROUP BY guild_id, bstart, bend, {keys}"""
 
     return f"""WITH
-{SETTINGS},
+{SETTINGS},{days}
 members AS ({
         parts(
             "rollup_members",
@@ -304,13 +335,7 @@ emojis AS ({parts("rollup_counts", "key", "sum(n) AS n", " AND p.kind = 'emoji'"
 totals AS (
   SELECT guild_id, bstart, bend, sum(total_messages) AS m, sum(total_voice_seconds) AS v,
          sum(total_reactions) AS r
-  FROM (
-    SELECT p.*, {snap_start} AS bstart, {snap_end} AS bend
-    FROM metrics_snapshots p LEFT JOIN settings z ON z.guild_id = p.guild_id
-    WHERE p.period_type = '5min'
-      AND p.period_start >= %(lo)s AND p.period_start < %(until)s{only.format(a="p")}
-  ) p
-  WHERE bend > %(after)s AND bend <= %(until)s
+  FROM ({rows("metrics_snapshots", "period_start", " AND p.period_type = '5min'")}) p
   GROUP BY guild_id, bstart, bend
 ),"""
 
