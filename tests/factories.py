@@ -232,8 +232,10 @@ class SnapshotFactory(factory.django.DjangoModelFactory):
 
     period_type = "hourly"
     period_end = factory.LazyAttribute(
-        lambda row: row.period_start
-        + (timedelta(minutes=5) if row.period_type == "5min" else timedelta(hours=1))
+        lambda row: (
+            row.period_start
+            + (timedelta(minutes=5) if row.period_type == "5min" else timedelta(hours=1))
+        )
     )
     total_messages = 0
     total_voice_seconds = 0
