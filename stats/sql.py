@@ -8,9 +8,11 @@ written here once per backend: PostgreSQL gets COPY into a staging table plus on
 
 from __future__ import annotations
 
+import fcntl
 from collections.abc import Iterator, Sequence
 from contextlib import contextmanager
 from dataclasses import dataclass
+from pathlib import Path
 from typing import Any
 
 import msgspec
@@ -221,10 +223,13 @@ def try_lock(key: int, *, wait: bool, relax_durability: bool = False) -> bool:
 @contextmanager
 def session_lock(key: int, *, wait: bool = False) -> Iterator[bool]:
     """Hold a lock on ``key`` across several transactions; yields False when another session
-    holds it (``wait``: waits for it instead). PostgreSQL session advisory lock, released on
-    exit; SQLite: always True (its embedded deployment runs a single Beat)."""
+    holds it (``wait``: waits for it instead). PostgreSQL: a session advisory lock, released on
+    exit. Other databases: a Redis lock when Redis is configured (redis-py's token lock, which
+    expires after an hour if its holder dies), else an exclusive lock on a file under the var
+    directory (the embedded deployment runs on one machine)."""
     if not is_postgres():
-        yield True
+        with _local_lock(key, wait=wait) as taken:
+            yield taken
         return
     with connection.cursor() as cursor:
         if wait:
@@ -238,3 +243,34 @@ def session_lock(key: int, *, wait: bool = False) -> Iterator[bool]:
         if taken:
             with connection.cursor() as cursor:
                 cursor.execute("SELECT pg_advisory_unlock(%s)", [key])
+
+
+@contextmanager
+def _local_lock(key: int, *, wait: bool) -> Iterator[bool]:
+    from django.conf import settings
+
+    if settings.REDIS_URL:
+        import redis
+
+        client = redis.Redis.from_url(settings.REDIS_URL)
+        lock = client.lock(f"guildstats:lock:{key:x}", timeout=3600)
+        taken = lock.acquire(blocking=wait)
+        try:
+            yield taken
+        finally:
+            if taken:
+                lock.release()
+            client.close()
+        return
+    folder = Path(settings.VAR_DIR) / "locks"
+    folder.mkdir(parents=True, exist_ok=True)
+    with open(folder / f"{key:x}.lock", "w") as handle:
+        try:
+            fcntl.flock(handle, fcntl.LOCK_EX if wait else fcntl.LOCK_EX | fcntl.LOCK_NB)
+        except BlockingIOError:
+            yield False
+            return
+        try:
+            yield True
+        finally:
+            fcntl.flock(handle, fcntl.LOCK_UN)

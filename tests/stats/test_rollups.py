@@ -304,3 +304,55 @@ def test_fill_stats_catches_up_then_refills_a_guild_after_a_time_zone_change(act
     # Tokyo's June 1st runs from 15:00 UTC on May 31st: the whole activity, in one new row
     assert table("daily") == {"05-31 15:00": (3, 5400, 1, 3)}
     assert table() == EXPECTED  # other granularities untouched
+
+
+def test_without_postgresql_a_concurrent_run_is_excluded_by_a_redis_or_file_lock():
+    from django.db import connection
+
+    from stats.sql import session_lock
+
+    if connection.vendor == "postgresql":
+        pytest.skip("PostgreSQL uses an advisory lock (test_a_concurrent_run_is_excluded…)")
+    with session_lock(rollups.ROLLUP_LOCK) as first, session_lock(rollups.ROLLUP_LOCK) as second:
+        assert (first, second) == (True, False)
+        assert rollups.fill_snapshots(moment(150)) == {
+            "5min": 0,
+            "hourly": 0,
+            "daily": 0,
+            "stale": 0,
+        }
+    with session_lock(rollups.ROLLUP_LOCK) as again:
+        assert again
+
+
+def test_health_reports_the_aggregation_lag(activity):
+    from django.test import Client
+
+    from stats.tasks import record_worker_heartbeat
+
+    with time_machine.travel(moment(150), tick=False):
+        record_worker_heartbeat.delay()
+        rollups.fill_snapshots()
+        body = Client().get("/health").json()
+    assert body["checks"]["aggregation"] == {
+        "status": "ok",
+        "lagSeconds": {"5min": 0.0, "hourly": 0.0, "daily": 0.0},
+        "staleBuckets": 0,
+    }
+    # the scheduler stops: 20 minutes later the 5-minute buckets are 15 minutes behind
+    with time_machine.travel(moment(170), tick=False):
+        record_worker_heartbeat.delay()
+        response = Client().get("/health")
+    assert response.status_code == 200
+    assert response.json()["checks"]["aggregation"] == {
+        "status": "warning",
+        "lagSeconds": {"5min": 900.0, "hourly": 0.0, "daily": 900.0},
+        "staleBuckets": 0,
+    }
+    # two hours later: critical, and /health answers 503
+    with time_machine.travel(moment(290), tick=False):
+        record_worker_heartbeat.delay()
+        response = Client().get("/health")
+    assert response.status_code == 503
+    lag = response.json()["checks"]["aggregation"]
+    assert (lag["status"], lag["lagSeconds"]["5min"]) == ("critical", 8100.0)
