@@ -166,8 +166,15 @@ class GuildUpdateData(Struct, rename="camel"):
 # the seed gives no shape (bulk delete, auto-moderation, invite delete) the README documents
 # ours. Snowflakes inside ``data`` are checked like the top-level ones, in ``__post_init__``
 # (msgspec turns its ValueError into a ValidationError with our message).
+# Bounds match the columns the values are stored in (PostgreSQL refuses longer strings and
+# larger integers, which would fail the event at processing instead of at ingest): codes are
+# varchar(100), names varchar(255), counts integer; datetimes need a time zone (seed 001 sends
+# ``toISOString()``, always UTC with ``Z``); epoch milliseconds end at year 9999.
 InviteCode = Annotated[str, Meta(min_length=1, max_length=100)]
-Count = Annotated[int, Meta(ge=0)]
+Count = Annotated[int, Meta(ge=0, le=2**31 - 1)]
+Name = Annotated[str, Meta(max_length=255)]
+AwareDatetime = Annotated[datetime, Meta(tz=True)]
+EpochMs = Annotated[int, Meta(ge=0, le=253_402_300_799_999)]
 
 
 class _Checked(Struct, rename="camel"):
@@ -185,25 +192,25 @@ class BanData(_Checked, rename="camel"):
 
     _snowflakes = ("target_user_id", "moderator_id")
     target_user_id: Snowflake
-    target_username: str = ""
+    target_username: Name = ""
     target_discriminator: str | None = None
     target_avatar: str | None = None
     moderator_id: Snowflake | None = None
-    moderator_username: str | None = None
+    moderator_username: Name | None = None
     reason: str | None = None
 
 
 class MemberRemoveData(_Checked, rename="camel"):
     _snowflakes = ("user_id", "moderator_id")
     user_id: Snowflake | None = None
-    username: str = ""
+    username: Name = ""
     discriminator: str | None = None
     avatar: str | None = None
     was_kicked: bool = False
     moderator_id: Snowflake | None = None
-    moderator_username: str | None = None
+    moderator_username: Name | None = None
     reason: str | None = None
-    joined_at: datetime | None = None
+    joined_at: AwareDatetime | None = None
     roles: list[str] = []
 
 
@@ -212,22 +219,22 @@ class MemberAddData(_Checked, rename="camel"):
 
     _snowflakes = ("user_id", "inviter_id")
     user_id: Snowflake | None = None
-    username: str = ""
+    username: Name = ""
     discriminator: str | None = None
     avatar: str | None = None
     bot: bool = False
     inviter_id: Snowflake | None = None
-    inviter_username: str | None = None
+    inviter_username: Name | None = None
     invite_code: InviteCode | None = None
     vanity: bool = False
     invite_type: str | None = None
-    account_created_at: datetime | int | None = None
+    account_created_at: AwareDatetime | EpochMs | None = None
 
 
 class DeletedBy(_Checked, rename="camel"):
     _snowflakes = ("user_id",)
     user_id: Snowflake
-    username: str = ""
+    username: Name = ""
 
 
 class MessageDeleteData(_Checked, rename="camel"):
@@ -235,7 +242,7 @@ class MessageDeleteData(_Checked, rename="camel"):
     message_id: Snowflake | None = None
     channel_id: Snowflake | None = None
     author_id: Snowflake | None = None
-    author_username: str | None = None
+    author_username: Name | None = None
     content: str | None = None
     has_attachments: bool = False
     attachment_count: Count = 0
@@ -249,7 +256,7 @@ class MessageDeleteBulkData(_Checked, rename="camel"):
     channel_id: Snowflake | None = None
     author_ids: list[Snowflake] = []
     moderator_id: Snowflake | None = None
-    moderator_username: str | None = None
+    moderator_username: Name | None = None
     deleted_by: DeletedBy | None = None
     reason: str | None = None
 
@@ -272,9 +279,9 @@ class AuditLogData(_Checked, rename="camel"):
     _snowflakes = ("executor_id", "target_id", "id")
     action: Annotated[str, Meta(min_length=1, max_length=64)] | int
     executor_id: Snowflake | None = None
-    executor_username: str | None = None
+    executor_username: Name | None = None
     target_id: Snowflake | None = None
-    target_username: str | None = None
+    target_username: Name | None = None
     target_type: str | None = None
     changes: list[AuditChange] = []
     reason: str | None = None
@@ -288,7 +295,7 @@ class AutoModerationData(_Checked, rename="camel"):
     rule_trigger_type: int | str | None = None
     action: dict[str, Any] | str | int | None = None
     user_id: Snowflake | None = None
-    username: str | None = None
+    username: Name | None = None
     channel_id: Snowflake | None = None
     message_id: Snowflake | None = None
     content: str | None = None
@@ -301,13 +308,13 @@ class InviteCreateData(_Checked, rename="camel"):
     code: InviteCode
     channel_id: Snowflake | None = None
     inviter_id: Snowflake | None = None
-    inviter_username: str | None = None
+    inviter_username: Name | None = None
     max_uses: Count = 0
     max_age: Count = 0
     temporary: bool = False
     uses: Count = 0
-    created_at: datetime | None = None
-    expires_at: datetime | None = None
+    created_at: AwareDatetime | None = None
+    expires_at: AwareDatetime | None = None
 
 
 class InviteDeleteData(_Checked, rename="camel"):
@@ -320,13 +327,13 @@ class InviteUseData(_Checked, rename="camel"):
     _snowflakes = ("inviter_id", "new_member_id")
     code: InviteCode
     new_member_id: Snowflake
-    new_member_username: str = ""
+    new_member_username: Name = ""
     inviter_id: Snowflake | None = None
-    inviter_username: str | None = None
+    inviter_username: Name | None = None
     uses: Count | None = None
     max_uses: Count | None = None
     vanity: bool = False
-    account_created_at: datetime | int | None = None
+    account_created_at: AwareDatetime | EpochMs | None = None
 
 
 DATA_SCHEMAS: dict[str, type[Struct]] = {
@@ -408,7 +415,21 @@ def parse_event(raw: bytes, now_ms: int, oldest_ms: int, newest_ms: int) -> BotE
             msgspec.convert(event.data or {}, schema, strict=True)
         except msgspec.ValidationError as exc:
             raise Rejection("invalid_data", f"data: {exc}".replace("`$", "`$.data")) from None
+    if b"\\u0000" in bytes(raw) and _has_nul(msgspec.json.decode(raw)):
+        # PostgreSQL text and jsonb cannot hold U+0000: refuse the event rather than fail
+        # the whole batch's commit (which the bot would retry forever).
+        raise Rejection("invalid_field", "strings must not contain U+0000 (NUL)")
     return event
+
+
+def _has_nul(value: Any) -> bool:
+    if isinstance(value, str):
+        return "\x00" in value
+    if isinstance(value, dict):
+        return any(_has_nul(k) or _has_nul(v) for k, v in value.items())
+    if isinstance(value, list):
+        return any(_has_nul(v) for v in value)
+    return False
 
 
 def _is_snowflake(value: str) -> bool:

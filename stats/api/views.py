@@ -65,9 +65,15 @@ class GuildStatsViewSet(viewsets.ViewSet):
         if request.accepted_renderer.format == "csv":  # every matching member, not one page
             body = {"rows": [api_selectors.member_row(m) for m in rows.iterator()]}
             return Response(body, headers={"Content-Disposition": _attachment(guild, "members")})
-        total = api_selectors.member_count(guild, **filters)
+
+        def page() -> dict:
+            total = api_selectors.member_count(guild, **filters)
+            return api_selectors.member_page(
+                rows, total=total, page=q["page"], page_size=q["pageSize"]
+            )
+
         return Response(
-            api_selectors.member_page(rows, total=total, page=q["page"], page_size=q["pageSize"])
+            _cached(("members", guild.guild_id, *(f"{k}={v}" for k, v in sorted(q.items()))), page)
         )
 
     @extend_schema(parameters=[GUILD_PATH, s.LeaderboardQuery], responses=s.Leaderboard)
@@ -76,12 +82,15 @@ class GuildStatsViewSet(viewsets.ViewSet):
         guild = guild_in_scope(request, guild_id)
         q = _valid(s.LeaderboardQuery, request)
         return Response(
-            api_selectors.leaderboard(
-                guild,
-                category=q["category"],
-                period=q["period"],
-                limit=q["limit"],
-                now=timezone.now(),
+            _cached(
+                ("leaderboard", guild.guild_id, q["category"], q["period"], q["limit"]),
+                lambda: api_selectors.leaderboard(
+                    guild,
+                    category=q["category"],
+                    period=q["period"],
+                    limit=q["limit"],
+                    now=timezone.now(),
+                ),
             )
         )
 
@@ -89,7 +98,11 @@ class GuildStatsViewSet(viewsets.ViewSet):
     @action(detail=False, methods=["get"])
     def overview(self, request: Request, guild_id: str) -> Response:
         guild = guild_in_scope(request, guild_id)
-        return Response(api_selectors.overview(guild, timezone.now()))
+        return Response(
+            _cached(
+                ("overview", guild.guild_id), lambda: api_selectors.overview(guild, timezone.now())
+            )
+        )
 
     @extend_schema(
         parameters=[GUILD_PATH, s.ActivityQuery, ACTIVITY_FORMAT],
@@ -99,8 +112,11 @@ class GuildStatsViewSet(viewsets.ViewSet):
     def activity(self, request: Request, guild_id: str) -> Response:
         guild = guild_in_scope(request, guild_id)
         q = _valid(s.ActivityQuery, request)
-        body = api_selectors.activity(
-            guild, period=q["period"], granularity=q["granularity"], now=timezone.now()
+        body = _cached(
+            ("activity", guild.guild_id, q["period"], q["granularity"]),
+            lambda: api_selectors.activity(
+                guild, period=q["period"], granularity=q["granularity"], now=timezone.now()
+            ),
         )
         if request.accepted_renderer.format == "csv":
             return Response(
@@ -114,12 +130,21 @@ class GuildStatsViewSet(viewsets.ViewSet):
     def heatmap(self, request: Request, guild_id: str) -> Response:
         guild = guild_in_scope(request, guild_id)
         q = _valid(s.HeatmapQuery, request)
-        return Response(api_selectors.heatmap(guild, period=q["period"], now=timezone.now()))
+        return Response(
+            _cached(
+                ("heatmap", guild.guild_id, q["period"]),
+                lambda: api_selectors.heatmap(guild, period=q["period"], now=timezone.now()),
+            )
+        )
 
 
 def _cached(key: tuple, compute: Callable[[], dict]) -> dict:
-    """Dashboards and leaderboards are read far more often than they change: serve them from
-    the cache (Redis when configured) for API_CACHE_SECONDS, within the 60 s allowed."""
+    """Dashboards are read far more often than they change: every JSON answer (dashboard,
+    leaderboard, overview, member pages, activity, heatmap) is served from the cache (Redis
+    when configured) for API_CACHE_SECONDS, within the 60 s of staleness allowed; 0 turns it
+    off. Keys hold every parameter, and guild scoping is checked before the cache is read."""
+    if settings.API_CACHE_SECONDS <= 0:
+        return compute()
     name = "api:" + ":".join(str(part) for part in key)
     return cache.get_or_set(name, compute, timeout=settings.API_CACHE_SECONDS)
 

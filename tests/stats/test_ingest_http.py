@@ -2,6 +2,9 @@
 
 from __future__ import annotations
 
+import time
+
+import msgspec
 import pytest
 from django.db import OperationalError
 from django.utils import timezone
@@ -197,3 +200,23 @@ def test_a_replay_serialised_differently_is_still_a_duplicate(ingest):
     assert ingest(None, raw=reordered)[1]["duplicates"] == 1
     changed = reordered.replace(b'"emoji": "x"', b'"emoji": "y"')
     assert ingest(None, raw=changed)[1]["accepted"] == 1  # a different event
+
+
+def test_a_nul_character_is_rejected_per_event_not_as_a_storage_failure(ingest):
+    """PostgreSQL cannot store U+0000 in text or jsonb: the event is refused with a reason and
+    the rest of the batch is stored (not a 503 that the bot would retry forever)."""
+    g, user, channel = snowflake(), snowflake(), snowflake()
+    now = int(time.time() * 1000)
+    body = (
+        b"["
+        + msgspec.json.encode(message(g, user, channel, now, data={"content": "a\x00b"}))
+        + b","
+        + msgspec.json.encode(message(g, user, channel, now, data={"content": "a\\u0000b"}))
+        + b"]"
+    )
+    assert b"\\u0000" in body
+    status, ack = ingest(None, raw=body)
+    assert status == 200
+    assert ack["accepted"] == 1
+    assert ack["rejected"] == [{"index": 0, "error": "strings must not contain U+0000 (NUL)"}]
+    assert Event.objects.get().data == {"content": "a\\u0000b"}
