@@ -9,7 +9,8 @@ from django.db.models import Model, QuerySet
 from django.http import HttpRequest
 from django.utils import timezone
 
-from guilds.models import BotToken, Guild, GuildAccess
+from guilds.models import ApiKey, BotToken, Guild, GuildAccess
+from guilds.services import issue_api_key_secret, revoke_api_keys
 
 
 # --- Moderator scoping -----------------------------------------------------------------------
@@ -129,3 +130,32 @@ class BotTokenAdmin(admin.ModelAdmin):
     def revoke(self, request: HttpRequest, queryset: QuerySet[BotToken]) -> None:
         count = queryset.filter(revoked_at=None).update(revoked_at=timezone.now())
         self.message_user(request, f"Revoked {count} token(s).", messages.SUCCESS)
+
+
+@admin.register(ApiKey)
+class ApiKeyAdmin(admin.ModelAdmin):
+    """API keys for the REST API: created here (the clear key is shown once, after saving) or
+    with `manage.py create_api_key`; scoped to the chosen guilds; revocable."""
+
+    list_display = ("name", "prefix", "created_at", "last_used_at", "revoked_at")
+    list_filter = ("revoked_at",)
+    search_fields = ("name", "prefix")
+    filter_horizontal = ("guilds",)
+    readonly_fields = ("prefix", "created_at", "last_used_at", "revoked_at")
+    fields = ("name", "guilds", "prefix", "created_at", "last_used_at", "revoked_at")
+    actions = ("revoke",)
+
+    def save_model(self, request: HttpRequest, obj: ApiKey, form: Any, change: bool) -> None:
+        if not change:
+            key = issue_api_key_secret(obj)
+            self.message_user(
+                request,
+                f"API key for {obj.name}: {key} — copy it now, it will not be shown again.",
+                messages.WARNING,
+            )
+        super().save_model(request, obj, form, change)
+
+    @admin.action(description="Revoke selected keys")
+    def revoke(self, request: HttpRequest, queryset: QuerySet[ApiKey]) -> None:
+        count = revoke_api_keys(queryset)
+        self.message_user(request, f"Revoked {count} key(s).", messages.SUCCESS)

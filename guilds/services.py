@@ -9,6 +9,7 @@ from collections.abc import Iterable, Sequence
 from datetime import UTC, datetime
 from typing import TYPE_CHECKING, Any, TypeVar
 
+from django.core.cache import cache
 from django.utils import timezone
 from django.utils.dateparse import parse_datetime
 
@@ -66,15 +67,59 @@ def create_api_key(name: str, guild_ids: Iterable[int]) -> tuple[ApiKey, str]:
     ensure_guilds(
         ids, known=Guild.objects.filter(guild_id__in=ids).values_list("guild_id", flat=True)
     )
-    key = API_KEY_PREFIX + secrets.token_urlsafe(32)
-    row = ApiKey.objects.create(name=name, prefix=key[:12], key_hash=hash_token(key))
+    row = ApiKey(name=name)
+    key = issue_api_key_secret(row)
+    row.save()
     row.guilds.set(ids)
     return row, key
 
 
-def authenticate_api_key(key: str) -> ApiKey | None:
-    row = ApiKey.objects.filter(key_hash=hash_token(key.strip()), revoked_at=None).first()
-    return _mark_used(row)
+def issue_api_key_secret(row: ApiKey) -> str:
+    """Give ``row`` a new random key (stored as its SHA-256 and a recognisable prefix) and
+    return the clear key, which is never stored (the admin shows it once)."""
+    key = API_KEY_PREFIX + secrets.token_urlsafe(32)
+    row.prefix, row.key_hash = key[:12], hash_token(key)
+    return key
+
+
+def revoke_api_keys(keys: Iterable[ApiKey]) -> int:
+    """Revoke these keys now: the next call with one of them answers 401, in every process."""
+    revoked = 0
+    now = timezone.now()
+    for row in keys:
+        if row.revoked_at is None:
+            row.revoked_at = now
+            row.save(update_fields=["revoked_at"])  # post_save drops the cached key
+            revoked += 1
+    return revoked
+
+
+# An API call resolves its key from the cache (Redis when configured) for up to this long, so a
+# dashboard's many calls cost no key and scope queries; saving, revoking or deleting a key, or
+# changing its guilds, drops the entry at once (guilds.signals).
+API_KEY_CACHE_SECONDS = 30
+
+
+def api_key_cache_key(key_hash: str) -> str:
+    return f"apikey:{key_hash}"
+
+
+def authenticate_api_key(key: str) -> tuple[ApiKey, frozenset[int]] | None:
+    """The active key behind ``key`` and the guilds it may read, or None."""
+    digest = hash_token(key.strip())
+    found = cache.get(api_key_cache_key(digest))
+    if found is None:
+        row = ApiKey.objects.filter(key_hash=digest, revoked_at=None).first()
+        if row is None:
+            return None
+        found = (row, frozenset(row.guilds.values_list("guild_id", flat=True)))
+        cache.set(api_key_cache_key(digest), found, API_KEY_CACHE_SECONDS)
+    row, guild_ids = found
+    before = row.last_used_at
+    _mark_used(row)
+    if row.last_used_at != before:
+        cache.set(api_key_cache_key(digest), (row, guild_ids), API_KEY_CACHE_SECONDS)
+    return row, guild_ids
 
 
 def _mark_used(row: CredentialT | None) -> CredentialT | None:

@@ -40,10 +40,10 @@ class ApiKeyAuthentication(BaseAuthentication):
             return None
         if not key.strip():
             raise AuthenticationFailed("missing API key")
-        row = authenticate_api_key(key)
-        if row is None:
+        found = authenticate_api_key(key)
+        if found is None:
             raise AuthenticationFailed("invalid or revoked API key")
-        guild_ids = frozenset(row.guilds.values_list("guild_id", flat=True))
+        row, guild_ids = found
         return ApiKeyPrincipal(row, guild_ids), row
 
     def authenticate_header(self, request: Request) -> str:
