@@ -107,6 +107,12 @@ class InviterStatsAdmin(GuildScopedAdmin):
     def has_add_permission(self, request: HttpRequest) -> bool:
         return False
 
+    def save_model(self, request: HttpRequest, obj: InviterStats, form: Any, change: bool) -> None:
+        """Write the bonus only (change form and list-editable saves both come here): the
+        counts on ``obj`` were read before the form was submitted, and processing may have
+        changed them since; saving every column would overwrite those live counts."""
+        obj.save(update_fields=["bonus", "updated_at"])
+
     @admin.display(description="total", ordering="score")
     def total_display(self, row: InviterStats) -> int:
         return row.total

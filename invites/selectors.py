@@ -6,7 +6,17 @@ from __future__ import annotations
 from datetime import date, datetime, timedelta
 from typing import Any
 
-from django.db.models import Count, F, Q, QuerySet, Sum
+from django.db.models import (
+    Count,
+    DateTimeField,
+    Exists,
+    ExpressionWrapper,
+    F,
+    OuterRef,
+    Q,
+    QuerySet,
+    Sum,
+)
 
 from invites.models import (
     GuildGrowthDaily,
@@ -135,27 +145,35 @@ def growth(guild_id: int, since: date, until: date) -> list[dict[str, Any]]:
 
 
 def retention(guild_id: int, now: datetime) -> dict[str, dict[str, Any]]:
-    """For N in 1, 7, 30: of the members whose first join here is at least N days old, the
-    share still present now and active (seen: message, voice or reaction) N days or more
-    after that first join. ``share`` is null when no member is old enough."""
+    """For N in 1, 7, 30: of the members whose join we saw and whose first join here is at
+    least N days old, the share still present now and active (seen: message, voice or
+    reaction) N days or more after that first join. ``share`` is null when no member is old
+    enough. One aggregate query (a member_stats subquery per N), nothing loaded per member."""
+    aggregates: dict[str, Any] = {}
+    for days in RETENTION_DAYS:
+        old_enough = Q(first_joined_at__lte=now - timedelta(days=days))
+        seen_after = Exists(
+            MemberStats.objects.filter(
+                guild_id=OuterRef("guild_id"),
+                user_id=OuterRef("user_id"),
+                last_seen__gte=ExpressionWrapper(
+                    OuterRef("first_joined_at") + timedelta(days=days),
+                    output_field=DateTimeField(),
+                ),
+            )
+        )
+        aggregates[f"eligible{days}"] = Count("pk", filter=old_enough)
+        aggregates[f"retained{days}"] = Count(
+            "pk", filter=old_enough & Q(is_present=True) & Q(seen_after)
+        )
+    # a lifecycle row created by a leave alone (join_count 0: joined before we tracked the
+    # guild) has no first join we saw: it is no one's cohort
+    counts = MemberLifecycle.objects.filter(
+        guild_id=guild_id, join_count__gt=0, first_joined_at__isnull=False
+    ).aggregate(**aggregates)
     out: dict[str, dict[str, Any]] = {}
     for days in RETENTION_DAYS:
-        cohort = MemberLifecycle.objects.filter(
-            guild_id=guild_id,
-            first_joined_at__isnull=False,
-            first_joined_at__lte=now - timedelta(days=days),
-        )
-        eligible = cohort.count()
-        retained = 0
-        if eligible:
-            present = cohort.filter(is_present=True).values_list("user_id", "first_joined_at")
-            first_join = dict(present)
-            seen = MemberStats.objects.filter(
-                guild_id=guild_id, user_id__in=list(first_join), last_seen__isnull=False
-            ).values_list("user_id", "last_seen")
-            retained = sum(
-                1 for user, last in seen if last >= first_join[user] + timedelta(days=days)
-            )
+        eligible, retained = counts[f"eligible{days}"], counts[f"retained{days}"]
         out[f"day{days}"] = {
             "eligible": eligible,
             "retained": retained,

@@ -8,7 +8,9 @@ Rules (README "Invites and member lifecycle"):
 * A join is reported by GUILD_MEMBER_ADD and/or INVITE_USE; reports of the same member at most
   ``JOIN_WINDOW`` apart, with no leave in between, are one join. The first report creates it
   (and counts it in the lifecycle and the day's joins); later ones fill in what it lacks (the
-  inviter, the code, the bot flag) and the join is re-classified.
+  inviter, the code, the bot flag) and the join is re-classified. A report processed after the
+  join's leave (a late INVITE_USE) still completes that join when the member was present at
+  the report's time; the leave is then charged as if the join had been complete.
 * A join through an inviter counts in the inviter's ``regular``. It is also a ``fake`` when the
   member invited themselves, when the account is younger than the guild's
   ``fake_account_days`` (``data.accountCreatedAt``, else the user id's snowflake time), or when
@@ -29,7 +31,8 @@ from zoneinfo import ZoneInfo
 
 import msgspec
 from django.conf import settings
-from django.db.models import F
+from django.db import InterfaceError, InternalError, OperationalError, transaction
+from django.db.models import F, Q
 
 from config.env import env_int
 from guilds.selectors import counting_settings
@@ -115,15 +118,24 @@ class _Context:
 
 
 def apply_invite_events(events: Sequence[StoredEvent]) -> None:
-    """Apply invite and membership events (timestamp order). A malformed event is logged and
-    skipped (ingest refuses them; this guards rows stored before a schema existed)."""
+    """Apply invite and membership events (timestamp order).
+
+    Each event is applied in its own savepoint: one that fails (a malformed row stored before
+    its schema existed, a value the database refuses, a bug) is rolled back alone, so no half
+    of it stays (an inviter uncredited, a join without its lifecycle), logged and skipped, and
+    the rest of the chunk commits. Transient database errors (lost connection, deadlock,
+    serialization) still fail the chunk, which is retried."""
     ctx = _Context({e.guild_id for e in events})
     for event in events:
         try:
-            handler = _HANDLERS[event.type]
-            handler(event, event.data or {}, ctx)
+            with transaction.atomic():
+                _HANDLERS[event.type](event, event.data or {}, ctx)
+        except (OperationalError, InterfaceError, InternalError):
+            raise
         except (msgspec.ValidationError, ValueError, TypeError, OverflowError) as exc:
             log.warning("skipping malformed %s event %s: %s", event.type, event.id, exc)
+        except Exception:  # DataError, IntegrityError, a bug…: this event only
+            log.exception("skipping %s event %s that failed", event.type, event.id)
 
 
 # --- invites ---------------------------------------------------------------------------------
@@ -215,18 +227,23 @@ def _member_add(event: StoredEvent, raw: dict[str, Any], ctx: _Context) -> None:
 
 
 def _record_join(report: JoinReport, ctx: _Context) -> None:
-    """Create the join this report describes, or complete the one another report created."""
-    join = (
+    """Create the join this report describes, or complete the one another report created:
+    a join at most JOIN_WINDOW from the report and not ended before it (open, or left at or
+    after the report's time: a report processed after the leave), the nearest in time."""
+    candidates = (
         MemberJoin.objects.select_for_update()
         .filter(
             guild_id=report.guild_id,
             user_id=report.user_id,
-            left_at__isnull=True,
             joined_at__gte=report.timestamp - JOIN_WINDOW,
             joined_at__lte=report.timestamp + JOIN_WINDOW,
         )
-        .order_by("-joined_at")
-        .first()
+        .filter(Q(left_at__isnull=True) | Q(left_at__gte=report.timestamp))
+    )
+    join = min(
+        candidates,
+        key=lambda j: (abs(j.joined_at - report.timestamp), -j.joined_at.timestamp()),
+        default=None,
     )
     source_field = f"{report.source}_event_id"
     if join is not None:
@@ -244,6 +261,8 @@ def _record_join(report: JoinReport, ctx: _Context) -> None:
         join.is_bot = join.is_bot or bool(report.bot)
         join.account_created_at = join.account_created_at or report.account_created_at
         _classify(join, ctx)
+        if join.left_at is not None:  # already left: charge the leave as _member_remove does
+            join.leave_counted = join.credited and join.kind == JoinKind.REGULAR
         _credit(join)
         join.save()
         return

@@ -21,6 +21,7 @@ from datetime import datetime, timedelta
 from typing import TYPE_CHECKING, Any, Literal
 
 import msgspec
+from django.db import InterfaceError, InternalError, OperationalError, transaction
 
 from moderation.models import Action, CaseCounter, ModerationCase
 from stats.events import (
@@ -101,19 +102,28 @@ class Report:
 def apply_moderation_events(events: Sequence[StoredEvent]) -> int:
     """Record the cases that ``events`` (timestamp order) report; returns how many were opened.
 
-    A malformed event (which ingest validation already refuses; rows stored before a schema
-    existed could still hold one) is logged and skipped: it must not wedge the shard.
+    Each event is applied in its own savepoint: one that fails (a malformed row stored before
+    its schema existed, a value the database refuses, a bug) is rolled back alone, logged and
+    skipped, so it can neither wedge the shard nor leave half its writes. Transient database
+    errors (lost connection, deadlock, serialization) still fail the chunk, which is retried.
     """
     numbers = _CaseNumbers()
     opened = 0
     for event in events:
+        mark = numbers.mark()
         try:
-            report = build_report(event)
+            with transaction.atomic():
+                report = build_report(event)
+                if report is not None and record(report, numbers):
+                    opened += 1
+        except (OperationalError, InterfaceError, InternalError):
+            raise
         except (msgspec.ValidationError, ValueError, TypeError) as exc:
+            numbers.restore(mark)
             log.warning("skipping malformed %s event %s: %s", event.type, event.id, exc)
-            continue
-        if report is not None and record(report, numbers):
-            opened += 1
+        except Exception:  # DataError, IntegrityError, OverflowError, a bug…: this event only
+            numbers.restore(mark)
+            log.exception("skipping %s event %s that failed", event.type, event.id)
     numbers.save()
     return opened
 
@@ -244,8 +254,9 @@ def _audit_log(event: StoredEvent, raw: dict[str, Any]) -> Report | None:
     if action is None:
         return None
     target = data.target_id
-    if action == Action.MESSAGE_DELETE_BULK and data.target_type == "channel":
-        details["channelId"], target = data.target_id, None  # Discord's target: the channel
+    if action == Action.MESSAGE_DELETE_BULK:
+        # Discord's target of a bulk delete is always the channel, whatever targetType says
+        details["channelId"], target = data.target_id, None
     elif data.target_type not in (None, "user", "member"):
         return None  # a role, a channel…: not an action on a member
     if data.changes:
@@ -323,6 +334,19 @@ class _CaseNumbers:
     def __init__(self) -> None:
         self.counters: dict[int, CaseCounter] = {}
 
+    def mark(self) -> dict[int, int]:
+        """The numbers handed out so far, to restore if the next event is rolled back."""
+        return {g: c.last_case_number for g, c in self.counters.items()}
+
+    def restore(self, mark: dict[int, int]) -> None:
+        """Forget what a rolled-back savepoint did: its numbers, and the counters it locked
+        (the rollback released their row locks, and may have removed a row it created)."""
+        for guild_id in list(self.counters):
+            if guild_id in mark:
+                self.counters[guild_id].last_case_number = mark[guild_id]
+            else:
+                del self.counters[guild_id]
+
     def next(self, guild_id: int) -> int:
         counter = self.counters.get(guild_id)
         if counter is None:
@@ -346,6 +370,8 @@ def record(report: Report, numbers: _CaseNumbers) -> bool:
         ).exists()
     ):
         return False  # the same audit-log entry sent again under another event id
+    if _resent_case(report) is not None:
+        return False  # the same report sent again under another client id
     existing = _matching_case(report)
     if existing is not None:
         _merge(existing, report)
@@ -394,6 +420,33 @@ def _matching_case(report: Report) -> ModerationCase | None:
     if not rows:
         return None
     return min(rows, key=lambda c: (abs(c.timestamp - report.timestamp), c.case_number))
+
+
+def _resent_case(report: Report) -> ModerationCase | None:
+    """The case this same source already reported with the same ``data``: same guild, action
+    and target (a bulk delete: channel), at most MATCH_WINDOW apart, identical payload (so the
+    same moderator, reason and details; an audit entry's Discord id too). A bot that resends
+    after a reconnect under new client ids does exactly that. Auto-moderation is exempt: the
+    same rule firing twice on the same words is two actions."""
+    if report.action == Action.AUTOMOD:
+        return None
+    bulk = report.action == Action.MESSAGE_DELETE_BULK
+    candidates = ModerationCase.objects.filter(
+        guild_id=report.guild_id,
+        action=report.action,
+        timestamp__gte=report.timestamp - MATCH_WINDOW,
+        timestamp__lte=report.timestamp + MATCH_WINDOW,
+        **{"event_id__isnull" if report.source == "event" else "audit_event_id__isnull": False},
+    )
+    if not bulk:
+        candidates = candidates.filter(target_user_id=report.target_user_id)
+    channel = report.details.get("channelId")
+    for case in candidates[:20]:
+        if bulk and case.details.get("channelId") != channel:
+            continue
+        if case.raw.get(report.source) == report.data:
+            return case
+    return None
 
 
 def _merge(case: ModerationCase, report: Report) -> None:

@@ -7,6 +7,7 @@ from datetime import UTC, datetime, timedelta
 
 import pytest
 import time_machine
+from django.core.cache import cache
 from django.test import Client
 
 from guilds.services import create_api_key
@@ -143,3 +144,46 @@ def test_scoping(key, ingest):
         response = Client().get(f"/api/guilds/{GUILD}/invites/{path}")
         assert response.status_code in (401, 403)
     assert get(key, "stats").json()["topInviters"] == []
+
+
+def test_retention_counts_only_members_whose_join_was_seen(key, ingest):
+    """A leave of a member who joined before we tracked the guild creates a lifecycle row
+    (first join from ``joinedAt``) but is in no cohort. Seen exactly N days after the first
+    join counts as retained."""
+    before_tracking, stays = snowflake(), snowflake()
+    ghost = member_remove(GUILD, before_tracking, ago(days=1))
+    ghost["data"]["joinedAt"] = (NOW - timedelta(days=60)).isoformat()
+    _status, ack = ingest([member_add(GUILD, stays, ago(days=40)), ghost])
+    assert ack["rejected"] == []
+    MemberStats.objects.create(
+        guild_id=int(GUILD), user_id=int(stays), last_seen=NOW - timedelta(days=10)
+    )  # exactly 30 days after the join
+    MemberStats.objects.create(guild_id=int(GUILD), user_id=int(before_tracking), last_seen=NOW)
+    MemberStats.objects.create(guild_id=int(OTHER), user_id=int(stays), last_seen=NOW)
+    body = get(key, "growth?days=1").json()
+    assert body["retention"] == {
+        "day1": {"eligible": 1, "retained": 1, "share": 1.0},
+        "day7": {"eligible": 1, "retained": 1, "share": 1.0},
+        "day30": {"eligible": 1, "retained": 1, "share": 1.0},
+    }
+    MemberStats.objects.filter(guild_id=int(GUILD), user_id=int(stays)).update(
+        last_seen=NOW - timedelta(days=10, microseconds=1)
+    )  # a microsecond short of 30 days; the other guild's activity does not count
+    cache.clear()
+    body = get(key, "growth?days=1").json()
+    assert body["retention"]["day30"] == {"eligible": 1, "retained": 0, "share": 0.0}
+    assert body["retention"]["day7"]["retained"] == 1
+
+
+def test_retention_is_computed_in_the_database(key, ingest, django_assert_max_num_queries):
+    members = [snowflake() for _ in range(30)]
+    _status, ack = ingest([member_add(GUILD, m, ago(days=40)) for m in members])
+    assert ack["rejected"] == []
+    MemberStats.objects.bulk_create(
+        MemberStats(guild_id=int(GUILD), user_id=int(m), last_seen=NOW) for m in members[:20]
+    )
+    from invites.selectors import retention
+
+    with django_assert_max_num_queries(1):
+        result = retention(int(GUILD), NOW)
+    assert result["day30"] == {"eligible": 30, "retained": 20, "share": 0.6667}

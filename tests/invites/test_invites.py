@@ -297,3 +297,128 @@ def test_member_events_need_the_member_id(ingest):
         "GUILD_MEMBER_ADD requires userId",
         "GUILD_MEMBER_REMOVE requires userId",
     ]
+
+
+# --- review fixes: bounds, time zones, late reports ------------------------------------------
+LONG_NAME = "x" * 256  # the name columns are varchar(255)
+NAIVE = "2020-01-01T00:00:00"  # no time zone: which instant is it?
+
+OUT_OF_BOUNDS_PAYLOADS = [
+    ("INVITE_CREATE", {"code": "a", "uses": 2**40}, "$.data.uses"),
+    ("INVITE_CREATE", {"code": "a", "maxUses": 2**31}, "$.data.maxUses"),
+    ("INVITE_CREATE", {"code": "a", "maxAge": 2**33}, "$.data.maxAge"),
+    ("INVITE_CREATE", {"code": "a", "inviterUsername": LONG_NAME}, "inviterUsername"),
+    ("INVITE_CREATE", {"code": "a" * 101}, "$.data.code"),
+    ("INVITE_CREATE", {"code": "a", "createdAt": NAIVE}, "$.data.createdAt"),
+    ("INVITE_CREATE", {"code": "a", "expiresAt": NAIVE}, "$.data.expiresAt"),
+    ("INVITE_USE", {"code": "a", "newMemberId": "1", "uses": 3_000_000_000}, "$.data.uses"),
+    ("INVITE_USE", {"code": "a", "newMemberId": "1", "maxUses": 2**31}, "$.data.maxUses"),
+    ("INVITE_USE", {"code": "a", "newMemberId": "1", "inviterUsername": LONG_NAME}, "inviter"),
+    ("INVITE_USE", {"code": "a", "newMemberId": "1", "newMemberUsername": LONG_NAME}, "newMem"),
+    ("INVITE_USE", {"code": "a", "newMemberId": "1", "accountCreatedAt": NAIVE}, "accountCr"),
+    ("GUILD_MEMBER_ADD", {"username": LONG_NAME}, "$.data.username"),
+    ("GUILD_MEMBER_ADD", {"inviterUsername": LONG_NAME}, "$.data.inviterUsername"),
+    ("GUILD_MEMBER_ADD", {"accountCreatedAt": NAIVE}, "$.data.accountCreatedAt"),
+    ("GUILD_MEMBER_ADD", {"accountCreatedAt": -1}, "$.data.accountCreatedAt"),
+    ("GUILD_MEMBER_ADD", {"accountCreatedAt": 10**17}, "$.data.accountCreatedAt"),
+    ("GUILD_MEMBER_REMOVE", {"username": LONG_NAME}, "$.data.username"),
+    ("GUILD_MEMBER_REMOVE", {"joinedAt": NAIVE}, "$.data.joinedAt"),
+]
+
+
+@pytest.mark.parametrize(("type_", "data", "reason"), OUT_OF_BOUNDS_PAYLOADS)
+def test_values_out_of_column_bounds_and_naive_datetimes_are_rejected_at_ingest(
+    ingest, type_, data, reason
+):
+    """Too long or large for the column failed the event on PostgreSQL (and wedged its shard);
+    a naive datetime crashed the join's accounting. Both are refused, naming the field."""
+    test_malformed_invite_events_are_rejected_with_a_reason(ingest, type_, data, reason)
+
+
+def test_a_naive_datetime_is_rejected_with_a_reason_saying_so(ingest):
+    g = snowflake()
+    _status, ack = ingest([member_add(g, snowflake(), at(), accountCreatedAt=NAIVE)])
+    [rejection] = ack["rejected"]
+    assert "timezone" in rejection["error"] and "accountCreatedAt" in rejection["error"]
+
+
+def test_datetimes_with_a_time_zone_and_epoch_milliseconds_are_accepted(ingest):
+    g, inviter = snowflake(), snowflake()
+    members = [snowflake() for _ in range(3)]
+    accepted(
+        ingest,
+        [
+            member_add(
+                g, members[0], at(), inviter=inviter, accountCreatedAt="2020-01-01T00:00:00Z"
+            ),
+            member_add(
+                g, members[1], at(), inviter=inviter, accountCreatedAt="2026-03-27T11:00:00+02:00"
+            ),  # an hour before the join: young
+            member_add(g, members[2], at(), inviter=inviter, accountCreatedAt=ms(ORIGIN)),
+            invite_create(g, "tz", inviter, at(), createdAt="2026-03-27T12:00:00+02:00"),
+        ],
+    )
+    assert [row[2:4] for row in joins(g)] == [
+        ("regular", ""),
+        ("fake", "young_account"),
+        ("fake", "young_account"),
+    ]
+    assert Invite.objects.get(guild_id=int(g), code="tz").invite_created_at == ORIGIN
+
+
+def lifecycle(g: str, member: str) -> tuple[int, int, int, bool]:
+    life = MemberLifecycle.objects.get(guild_id=int(g), user_id=int(member))
+    return (life.join_count, life.rejoin_count, life.leave_count, life.is_present)
+
+
+def test_an_invite_use_processed_after_the_leave_completes_the_join_that_left(ingest):
+    """The add (no inviter), then the leave, then the INVITE_USE stamped between them: one
+    join, which has left; credited to the inviter, then counted as a leave."""
+    g, inviter, member = snowflake(), snowflake(), snowflake()
+    accepted(ingest, [member_add(g, member, at())])
+    accepted(ingest, [member_remove(g, member, at(seconds=5))])
+    accepted(ingest, [invite_use(g, "abc", inviter, member, at(seconds=1))])
+    assert joins(g) == [(int(member), int(inviter), "regular", "", ORIGIN + timedelta(seconds=5))]
+    assert MemberJoin.objects.get(guild_id=int(g)).leave_counted
+    assert counts(g) == {int(inviter): (1, 1, 0, 0, 0)}
+    assert lifecycle(g, member) == (1, 0, 1, False)
+    growth = GuildGrowthDaily.objects.get(guild_id=int(g))
+    assert (growth.joins, growth.leaves) == (1, 1)
+    assert Invite.objects.get(guild_id=int(g), code="abc").uses == 1
+
+
+def test_a_late_invite_use_of_a_join_whose_inviter_was_known_counts_nothing_twice(ingest):
+    g, inviter, member = snowflake(), snowflake(), snowflake()
+    accepted(ingest, [member_add(g, member, at(), inviter=inviter, code="abc")])
+    accepted(ingest, [member_remove(g, member, at(seconds=5))])
+    accepted(ingest, [invite_use(g, "abc", inviter, member, at(seconds=1), uses=1)])
+    assert len(joins(g)) == 1
+    assert Invite.objects.get(guild_id=int(g), code="abc").uses == 1
+    assert counts(g) == {int(inviter): (1, 1, 0, 0, 0)}
+    assert lifecycle(g, member) == (1, 0, 1, False)
+
+
+def test_a_late_invite_use_goes_to_the_join_the_member_was_in_at_its_time(ingest):
+    """Join, leave 10 s later, rejoin 10 s after that (through bob): alice's INVITE_USE,
+    processed last, completes the first join; a report after a leave never reopens a join."""
+    g, alice, bob, member = snowflake(), snowflake(), snowflake(), snowflake()
+    accepted(
+        ingest,
+        [
+            member_add(g, member, at()),
+            member_remove(g, member, at(seconds=10)),
+            member_add(g, member, at(seconds=20), inviter=bob, code="bob"),
+        ],
+    )
+    accepted(ingest, [invite_use(g, "alice", alice, member, at(seconds=1))])
+    assert joins(g) == [
+        (int(member), int(alice), "regular", "", ORIGIN + timedelta(seconds=10)),
+        (int(member), int(bob), "regular", "", None),
+    ]
+    assert counts(g)[int(alice)] == (1, 1, 0, 0, 0)
+    assert lifecycle(g, member) == (2, 1, 1, True)
+    # an INVITE_USE stamped after the leave, with no join after it: a join of its own
+    g2 = snowflake()
+    accepted(ingest, [member_add(g2, member, at()), member_remove(g2, member, at(seconds=5))])
+    accepted(ingest, [invite_use(g2, "late", alice, member, at(seconds=6))])
+    assert [row[4] for row in joins(g2)] == [ORIGIN + timedelta(seconds=5), None]

@@ -173,3 +173,46 @@ def test_a_superuser_assigns_a_moderator_to_guilds(root):
     user = User.objects.create_user("newmod", password="pw", is_staff=True)
     page = root.get(f"/admin/auth/user/{user.pk}/change/")
     assert page.status_code == 200 and "oderated guilds" in page.content.decode()
+
+
+@pytest.fixture
+def processing_meanwhile():
+    """Counts that processing raises between the admin's read of the row and its save."""
+    from django.db.models import F
+    from django.db.models.signals import pre_save
+
+    def bump(sender, instance, **kwargs):
+        InviterStats.objects.filter(pk=instance.pk).update(
+            regular=F("regular") + 10, leaves=F("leaves") + 2, fakes=F("fakes") + 1
+        )
+
+    pre_save.connect(bump, sender=InviterStats, dispatch_uid="processing_meanwhile")
+    yield
+    pre_save.disconnect(sender=InviterStats, dispatch_uid="processing_meanwhile")
+
+
+def test_saving_a_bonus_keeps_counts_processing_changed_meanwhile(
+    data, moderator, processing_meanwhile
+):
+    mine = InviterStats.objects.get(guild_id=int(MINE))
+    response = moderator.post(f"/admin/invites/inviterstats/{mine.pk}/change/", {"bonus": "5"})
+    assert response.status_code == 302
+    mine.refresh_from_db()
+    assert (mine.regular, mine.leaves, mine.fakes, mine.bonus) == (11, 2, 1, 5)
+
+
+def test_list_editable_bonus_saves_keep_live_counts(data, moderator, processing_meanwhile):
+    mine = InviterStats.objects.get(guild_id=int(MINE))
+    form = {
+        "form-TOTAL_FORMS": "1",
+        "form-INITIAL_FORMS": "1",
+        "form-MIN_NUM_FORMS": "0",
+        "form-MAX_NUM_FORMS": "1000",
+        "form-0-id": str(mine.pk),
+        "form-0-bonus": "7",
+        "_save": "Save",
+    }
+    response = moderator.post("/admin/invites/inviterstats/", form)
+    assert response.status_code == 302, response.content[:2000]
+    mine.refresh_from_db()
+    assert (mine.regular, mine.leaves, mine.fakes, mine.bonus) == (11, 2, 1, 7)

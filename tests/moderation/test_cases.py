@@ -397,3 +397,162 @@ def test_a_stored_event_that_no_longer_fits_its_schema_is_skipped_not_fatal(inge
     with transaction.atomic():  # as in processing: one transaction per chunk
         assert apply_moderation_events(events) == 1
     assert cases(str(g)) == [(1, "BAN", 7, None, "")]
+
+
+# --- review fixes: bounded names, bulk-delete audit targets, resent reports ------------------
+LONG_NAME = "x" * 256  # the name columns are varchar(255)
+
+OVERSIZED_PAYLOADS = [
+    ("GUILD_BAN_ADD", {"targetUserId": "1", "targetUsername": LONG_NAME}, "targetUsername"),
+    ("GUILD_BAN_ADD", {"targetUserId": "1", "moderatorUsername": LONG_NAME}, "moderatorUsername"),
+    ("GUILD_MEMBER_REMOVE", {"username": LONG_NAME, "wasKicked": True}, "$.data.username"),
+    ("GUILD_MEMBER_REMOVE", {"moderatorUsername": LONG_NAME}, "moderatorUsername"),
+    ("GUILD_MEMBER_REMOVE", {"joinedAt": "2026-01-01T00:00:00"}, "$.data.joinedAt"),
+    ("MESSAGE_DELETE", {"authorUsername": LONG_NAME}, "authorUsername"),
+    ("MESSAGE_DELETE", {"deletedBy": {"userId": "1", "username": LONG_NAME}}, "username"),
+    ("MESSAGE_DELETE", {"attachmentCount": 2**31}, "$.data.attachmentCount"),
+    ("MESSAGE_DELETE_BULK", {"moderatorUsername": LONG_NAME}, "moderatorUsername"),
+    ("MESSAGE_DELETE_BULK", {"count": 2**31}, "$.data.count"),
+    ("GUILD_AUDIT_LOG_ENTRY_CREATE", {"action": 22, "executorUsername": LONG_NAME}, "executor"),
+    ("GUILD_AUDIT_LOG_ENTRY_CREATE", {"action": 22, "targetUsername": LONG_NAME}, "targetUser"),
+    ("AUTO_MODERATION_ACTION_EXECUTION", {"username": LONG_NAME}, "$.data.username"),
+]
+
+
+@pytest.mark.parametrize(("type_", "data", "reason"), OVERSIZED_PAYLOADS)
+def test_values_too_long_or_large_for_their_columns_are_rejected_at_ingest(
+    ingest, type_, data, reason
+):
+    """On PostgreSQL such a value failed the event at processing (varchar(255), integer) and,
+    with it, the whole chunk and every later one of the shard."""
+    test_malformed_moderation_events_are_rejected_with_a_reason(ingest, type_, data, reason)
+
+
+def test_names_at_the_column_length_are_accepted(ingest):
+    g, target, mod = snowflake(), snowflake(), snowflake()
+    name = "é" * 255  # characters, as varchar(255) counts them
+    accepted(
+        ingest,
+        [
+            ban(g, target, at(), moderator=mod)
+            | {
+                "data": {
+                    "targetUserId": target,
+                    "targetUsername": name,
+                    "moderatorId": mod,
+                    "moderatorUsername": name,
+                }
+            }
+        ],
+    )
+    case = ModerationCase.objects.get(guild_id=int(g))
+    assert (case.target_username, case.moderator_username) == (name, name)
+
+
+@pytest.mark.parametrize("target_type", [None, "channel", "user", "CHANNEL"])
+def test_a_bulk_delete_audit_entry_targets_the_channel_whatever_its_target_type(
+    ingest, target_type
+):
+    g, channel, mod, author = snowflake(), snowflake(), snowflake(), snowflake()
+    extra = {} if target_type is None else {"targetType": target_type}
+    accepted(
+        ingest,
+        [
+            event(
+                "MESSAGE_DELETE_BULK",
+                g,
+                at(),
+                data={"channelId": channel, "messageIds": ["1", "2"], "authorIds": [author]},
+            ),
+            audit_entry(
+                g, "MESSAGE_BULK_DELETE", at(seconds=1), executor=mod, targetId=channel, **extra
+            ),
+        ],
+    )
+    assert cases(g) == [(1, "MESSAGE_DELETE_BULK", int(author), int(mod), "")]
+    assert ModerationCase.objects.get(guild_id=int(g)).details["channelId"] == channel
+
+
+def test_an_audit_only_bulk_delete_has_no_target_user(ingest):
+    g, channel, mod = snowflake(), snowflake(), snowflake()
+    accepted(ingest, [audit_entry(g, 73, at(), executor=mod, targetId=channel, targetType="user")])
+    assert cases(g) == [(1, "MESSAGE_DELETE_BULK", None, int(mod), "")]
+    assert ModerationCase.objects.get(guild_id=int(g)).details["channelId"] == channel
+
+
+def test_a_report_resent_under_a_new_client_id_is_one_case(ingest):
+    """A bot resending after a reconnect: same source, same data, new client ids."""
+    g, target, mod, channel = snowflake(), snowflake(), snowflake(), snowflake()
+    first = [
+        ban(g, target, at(), moderator=mod, reason="spam") | {"id": "ban-1"},
+        audit_entry(g, "MEMBER_KICK", at(), target=snowflake(), executor=mod) | {"id": "kick-1"},
+        event("MESSAGE_DELETE_BULK", g, at(), channel=channel, data={"count": 3})
+        | {"id": "purge-1"},
+    ]
+    accepted(ingest, first)
+    resent = [
+        ev | {"id": ev["id"].replace("-1", "-2"), "timestamp": ev["timestamp"] + 3000}
+        for ev in first
+    ]
+    accepted(ingest, resent)
+    assert [c[1] for c in cases(g)] == ["BAN", "KICK", "MESSAGE_DELETE_BULK"]
+    # and the audit entry of the ban still merges into its case
+    accepted(
+        ingest,
+        [
+            audit_entry(
+                g, "MEMBER_BAN_ADD", at(seconds=4), target=target, executor=mod, reason="spam"
+            )
+        ],
+    )
+    assert cases(g)[0] == (1, "BAN", int(target), int(mod), "spam")
+    assert len(cases(g)) == 3
+
+
+def test_same_source_reports_that_differ_are_distinct_cases(ingest):
+    """Different reason, moderator or details (another message, other role changes, another
+    Discord audit entry id) make another case, as does auto-moderation firing twice, and a
+    resend later than the window."""
+    g, target, mod, other = snowflake(), snowflake(), snowflake(), snowflake()
+    author, channel = snowflake(), snowflake()
+
+    def deleted(message_id: str, ts: int) -> dict[str, Any]:
+        return event(
+            "MESSAGE_DELETE",
+            g,
+            ts,
+            data={
+                "messageId": message_id,
+                "channelId": channel,
+                "authorId": author,
+                "deletedBy": {"userId": mod},
+            },
+        )
+
+    automod = event(
+        "AUTO_MODERATION_ACTION_EXECUTION",
+        g,
+        at(),
+        user=author,
+        data={"ruleName": "no links", "action": {"type": 1}, "content": "http://x"},
+    )
+    accepted(
+        ingest,
+        [
+            ban(g, target, at(), moderator=mod, reason="spam"),
+            ban(g, target, at(seconds=1), moderator=mod, reason="raid") | {"id": "b2"},
+            ban(g, target, at(seconds=2), moderator=other, reason="spam") | {"id": "b3"},
+            ban(g, target, at(seconds=11), moderator=mod, reason="spam") | {"id": "b4"},
+            deleted(snowflake(), at()),
+            deleted(snowflake(), at(seconds=1)),
+            audit_entry(g, 25, at(), target=target, executor=mod, id=snowflake()),
+            audit_entry(g, 25, at(seconds=1), target=target, executor=mod, id=snowflake()),
+            automod,
+            automod | {"timestamp": at(seconds=1), "id": "automod-2"},
+        ],
+    )
+    actions = [c[1] for c in cases(g)]
+    assert actions.count("BAN") == 4
+    assert actions.count("MESSAGE_DELETE") == 2
+    assert actions.count("ROLE_UPDATE") == 2
+    assert actions.count("AUTOMOD") == 2
