@@ -9,12 +9,19 @@ class GuildsConfig(AppConfig):
         from allauth.account.signals import user_logged_in
         from django.db.models.signals import m2m_changed, post_delete, post_save
 
-        from guilds.models import ApiKey
-        from guilds.signals import forget_api_key, forget_api_key_guilds, refresh_guild_access
+        from guilds.models import ApiKey, Guild
+        from guilds.signals import (
+            forget_api_key,
+            forget_api_key_guilds,
+            forget_guild,
+            refresh_guild_access,
+        )
 
         user_logged_in.connect(refresh_guild_access, dispatch_uid="guilds.refresh_guild_access")
         post_save.connect(forget_api_key, sender=ApiKey, dispatch_uid="guilds.key_saved")
         post_delete.connect(forget_api_key, sender=ApiKey, dispatch_uid="guilds.key_deleted")
+        post_save.connect(forget_guild, sender=Guild, dispatch_uid="guilds.guild_saved")
+        post_delete.connect(forget_guild, sender=Guild, dispatch_uid="guilds.guild_deleted")
         m2m_changed.connect(
             forget_api_key_guilds, sender=ApiKey.guilds.through, dispatch_uid="guilds.key_guilds"
         )

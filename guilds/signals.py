@@ -37,3 +37,11 @@ def forget_api_key_guilds(sender: Any, instance: Any, pk_set: Any, **kwargs: Any
     elif kwargs.get("reverse", False) or pk_set:
         for key in ApiKey.objects.filter(pk__in=pk_set or []):
             forget_api_key(ApiKey, key)
+
+
+def forget_guild(sender: Any, instance: Any, **kwargs: Any) -> None:
+    from django.core.cache import cache
+
+    from guilds.selectors import guild_cache_key
+
+    cache.delete(guild_cache_key(instance.pk))

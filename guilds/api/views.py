@@ -8,8 +8,9 @@ from rest_framework import serializers, viewsets
 from rest_framework.request import Request
 from rest_framework.response import Response
 
+from guilds.api.authentication import ApiKeyPrincipal
 from guilds.models import Guild
-from guilds.selectors import accessible_guilds
+from guilds.selectors import accessible_guilds, cached_guild
 
 SNOWFLAKE_MAX = 2**63 - 1
 
@@ -18,7 +19,11 @@ def guild_in_scope(request: Request, guild_id: str) -> Guild:
     """The guild if the caller may read it; 404 otherwise (no hint that it exists)."""
     if not guild_id.isdigit() or not 0 < int(guild_id) <= SNOWFLAKE_MAX:
         raise Http404
-    guild = accessible_guilds(request.user).filter(guild_id=int(guild_id)).first()
+    wanted = int(guild_id)
+    if isinstance(request.user, ApiKeyPrincipal):  # the key's guilds are already known
+        guild = cached_guild(wanted) if wanted in request.user.guild_ids else None
+    else:
+        guild = accessible_guilds(request.user).filter(guild_id=wanted).first()
     if guild is None:
         raise Http404
     return guild
