@@ -148,6 +148,8 @@ else:
         "data_folder_out": str(_broker_dir),
         "store_processed": False,
         "polling_interval": 0.05,
+        # broadcast (remote control) messages; kombu's default is a folder in the cwd
+        "control_folder": str(_broker_dir / "control"),
     }
 
 CELERY_TASK_ALWAYS_EAGER = env_bool("CELERY_TASK_ALWAYS_EAGER", False)
@@ -222,7 +224,7 @@ REST_FRAMEWORK = {
     "DEFAULT_PERMISSION_CLASSES": ["rest_framework.permissions.IsAuthenticated"],
     "DEFAULT_FILTER_BACKENDS": ["django_filters.rest_framework.DjangoFilterBackend"],
     "DEFAULT_SCHEMA_CLASS": "drf_spectacular.openapi.AutoSchema",
-    "DEFAULT_RENDERER_CLASSES": ["rest_framework.renderers.JSONRenderer"],
+    "DEFAULT_RENDERER_CLASSES": ["stats.api.renderers.JSONRenderer"],
     # Per caller (API key or user), counted in the default cache: Redis when configured, so
     # every web process shares the count.
     "DEFAULT_THROTTLE_CLASSES": ["rest_framework.throttling.UserRateThrottle"],
@@ -237,6 +239,11 @@ SPECTACULAR_SETTINGS = {
     "SERVE_INCLUDE_SCHEMA": False,
     "APPEND_COMPONENTS": {"securitySchemes": {"ApiKey": {"type": "http", "scheme": "bearer"}}},
     "SECURITY": [{"ApiKey": []}],
+    # Same-named choice fields with different choices: name their enums explicitly.
+    "ENUM_NAME_OVERRIDES": {
+        "PeriodEnum": "stats.periods.PERIODS",
+        "HeatmapPeriodEnum": "stats.api_selectors.HEATMAP_PERIODS",
+    },
 }
 
 from config.scheduled import BEAT_SCHEDULE  # noqa: E402 - grouped with the Celery settings it feeds

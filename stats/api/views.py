@@ -11,7 +11,6 @@ from django.utils import timezone
 from drf_spectacular.utils import OpenApiParameter, extend_schema
 from rest_framework import viewsets
 from rest_framework.decorators import action
-from rest_framework.renderers import JSONRenderer
 from rest_framework.request import Request
 from rest_framework.response import Response
 
@@ -19,7 +18,7 @@ from guilds.api.views import guild_in_scope
 from guilds.models import Guild
 from stats import api_selectors
 from stats.api import serializers as s
-from stats.api.renderers import CSVRenderer
+from stats.api.renderers import CSVRenderer, JSONRenderer
 
 GUILD_PATH = OpenApiParameter("guild_id", str, OpenApiParameter.PATH, description="guild id")
 FORMAT_PARAM = OpenApiParameter(
