@@ -67,6 +67,12 @@ def guildstats_settings(settings: Any) -> Any:
     return override
 
 
+@pytest.fixture
+def wide_retention(guildstats_settings: Any) -> None:
+    """Tests pinned to a past time origin send old timestamps: accept them at ingest."""
+    guildstats_settings(RAW_RETENTION_DAYS=100_000)
+
+
 def on_postgres() -> bool:
     return connection.vendor == "postgresql"
 

@@ -29,14 +29,9 @@ from tests.factories import (
     snowflake,
 )
 
-pytestmark = pytest.mark.django_db(transaction=True)
+pytestmark = [pytest.mark.django_db(transaction=True), pytest.mark.usefixtures("wide_retention")]
 
 ORIGIN = datetime(2026, 3, 27, 10, 0, tzinfo=UTC)
-
-
-@pytest.fixture(autouse=True)
-def _wide_retention(guildstats_settings):
-    guildstats_settings(RAW_RETENTION_DAYS=100_000)
 
 
 def at(**delta: float) -> int:

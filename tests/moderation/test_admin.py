@@ -23,16 +23,11 @@ from tests.factories import (
     ms,
 )
 
-pytestmark = pytest.mark.django_db(transaction=True)
+pytestmark = [pytest.mark.django_db(transaction=True), pytest.mark.usefixtures("wide_retention")]
 
 ORIGIN = datetime(2026, 3, 20, 12, 0, tzinfo=UTC)
 MINE, THEIRS = "730000000000000001", "730000000000000002"
 TARGET, MOD, INVITER, CHANNEL = "4001", "4002", "4003", "4004"
-
-
-@pytest.fixture(autouse=True)
-def _wide_retention(guildstats_settings):
-    guildstats_settings(RAW_RETENTION_DAYS=100_000)
 
 
 def at(**delta: float) -> int:

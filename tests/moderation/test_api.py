@@ -13,16 +13,11 @@ from guilds.models import GuildAccess
 from guilds.services import create_api_key
 from tests.factories import audit_entry, ban, member_add, member_remove, ms, snowflake
 
-pytestmark = pytest.mark.django_db(transaction=True)
+pytestmark = [pytest.mark.django_db(transaction=True), pytest.mark.usefixtures("wide_retention")]
 
 ORIGIN = datetime(2026, 3, 20, 12, 0, tzinfo=UTC)
 GUILD, OTHER = "710000000000000001", "710000000000000002"
 ALICE, BOB, MOD, MOD2 = "1001", "1002", "2001", "2002"
-
-
-@pytest.fixture(autouse=True)
-def _wide_retention(guildstats_settings):
-    guildstats_settings(RAW_RETENTION_DAYS=100_000)
 
 
 def at(**delta: float) -> int:

@@ -3,7 +3,6 @@ duplicates, even when transactions bypass the shard lock or roll back."""
 
 from __future__ import annotations
 
-import random
 import threading
 from datetime import UTC, datetime, timedelta
 
@@ -13,8 +12,8 @@ from django.db import connections, transaction
 from moderation.models import ModerationCase
 from moderation.services import apply_moderation_events
 from stats.models import IngestBatch
-from stats.services import processing
 from stats.services.processing import StoredEvent
+from tests.concurrency import process_concurrently
 from tests.factories import audit_entry, ban, ms, snowflake
 
 pytestmark = [pytest.mark.postgres, pytest.mark.django_db(transaction=True)]
@@ -111,29 +110,7 @@ def test_concurrent_workers_number_cases_without_gaps_or_duplicates(ingest, monk
         expected[g] = 60
     for start in range(0, len(feed), 3):
         ingest(feed[start : start + 3])
-    deliveries = queued * 2
-    random.Random(7).shuffle(deliveries)
-    errors: list[BaseException] = []
-    lock = threading.Lock()
-
-    def worker() -> None:
-        try:
-            while True:
-                with lock:
-                    if not deliveries:
-                        return
-                    batch_id = deliveries.pop()
-                processing.process_batches([batch_id], wait=False)
-        except BaseException as exc:
-            errors.append(exc)
-        finally:
-            connections.close_all()
-
-    threads = [threading.Thread(target=worker) for _ in range(4)]
-    for t in threads:
-        t.start()
-    for t in threads:
-        t.join()
+    errors = process_concurrently(queued, seed=7)  # every task delivered twice
     assert errors == []
     assert not IngestBatch.objects.filter(processed_at__isnull=True).exists()
     for g in guilds:

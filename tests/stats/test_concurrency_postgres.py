@@ -4,7 +4,6 @@ from __future__ import annotations
 
 import contextlib
 import os
-import random
 import signal
 import subprocess
 import sys
@@ -18,8 +17,8 @@ from django.db import connection, connections
 
 from config.celery import app as celery_app
 from stats.models import Event, IngestBatch
-from stats.services import processing
 from stats.tasks import sweep_unprocessed_batches
+from tests.concurrency import process_concurrently
 from tests.factories import message, ms, snowflake
 from tests.stats.test_exactly_once import chunks, counted, make_feed
 
@@ -37,31 +36,7 @@ def test_concurrent_workers_never_interleave_or_double_count(ingest, monkeypatch
     feed.sort(key=lambda e: e["timestamp"])
     for batch in chunks(feed, 9):  # many small batches: voice chains span batches
         ingest(batch)
-    deliveries = queued * 2  # every task delivered twice, in random order
-    random.Random(5).shuffle(deliveries)
-    errors: list[BaseException] = []
-    lock = threading.Lock()
-
-    def worker() -> None:
-        try:
-            while True:
-                with lock:
-                    if not deliveries:
-                        return
-                    batch_id = deliveries.pop()
-                # as the task does: a busy shard is left to its holder, which re-checks for
-                # pending batches after releasing its lock
-                processing.process_batches([batch_id], wait=False)
-        except BaseException as exc:
-            errors.append(exc)
-        finally:
-            connections.close_all()
-
-    threads = [threading.Thread(target=worker) for _ in range(4)]
-    for t in threads:
-        t.start()
-    for t in threads:
-        t.join()
+    errors = process_concurrently(queued, seed=5)  # every task delivered twice
     assert errors == []
     assert not IngestBatch.objects.filter(processed_at__isnull=True).exists()
     assert counted() == expected

@@ -26,15 +26,10 @@ from tests.factories import (
 )
 from tests.stats import tables
 
-pytestmark = pytest.mark.django_db(transaction=True)
+pytestmark = [pytest.mark.django_db(transaction=True), pytest.mark.usefixtures("wide_retention")]
 
 ORIGIN = datetime(2026, 3, 27, 10, 0, tzinfo=UTC)  # a Friday, two days before the EU DST change
 DAY = "2026-03-27"
-
-
-@pytest.fixture(autouse=True)
-def _wide_retention(guildstats_settings):
-    guildstats_settings(RAW_RETENTION_DAYS=100_000)
 
 
 def at(**delta: float) -> int:

@@ -14,15 +14,10 @@ from stats.services import rollups
 from stats.tasks import fill_snapshots
 from tests.factories import event, message, ms, reaction, voice_join, voice_leave
 
-pytestmark = pytest.mark.django_db(transaction=True)
+pytestmark = [pytest.mark.django_db(transaction=True), pytest.mark.usefixtures("wide_retention")]
 
 ORIGIN = datetime(2026, 6, 1, 10, 0, tzinfo=UTC)
 G, ALICE, BOB, CAROL, BOT, TEXT, VOICE = (str(9_000_000 + i) for i in range(7))
-
-
-@pytest.fixture(autouse=True)
-def _wide_retention(guildstats_settings):
-    guildstats_settings(RAW_RETENTION_DAYS=100_000)
 
 
 def at(minutes: float) -> int:
