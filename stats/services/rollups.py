@@ -27,14 +27,14 @@ numbers are computed by ``stats.services.rollup_compute``.
 from __future__ import annotations
 
 from collections import defaultdict
-from collections.abc import Callable, Iterable, Sequence
+from collections.abc import Callable, Iterable, Iterator, Sequence
 from dataclasses import dataclass
 from datetime import UTC, datetime, timedelta
 from typing import TYPE_CHECKING
 
 from django.conf import settings
 from django.db import connection, transaction
-from django.db.models import Min
+from django.db.models import Min, Q
 from django.utils import timezone
 
 from guilds.selectors import counting_settings
@@ -286,20 +286,39 @@ def refresh_stale_buckets(
         zone = zones.get(guild_id, UTC)
         for granularity in GRANULARITIES:
             watermark = watermarks.get(granularity.name)
-            spans = {
-                bucket_bounds(granularity, start, zone) for start in starts if watermark is not None
-            }
-            for bucket_start, bucket_end in sorted(spans):
-                if bucket_end > watermark:
-                    continue  # not filled yet: the regular fill will do it
-                if bucket_start < horizon:
-                    continue  # its inputs are past retention: keep what was computed
+            if watermark is None:
+                continue
+            spans = sorted(
+                span
+                for span in {bucket_bounds(granularity, start, zone) for start in starts}
+                if span[1] <= watermark  # else not filled yet: the regular fill will do it
+                and span[0] >= horizon  # else its inputs are past retention: keep it
+            )
+            for after, until, count in _runs(spans, granularity.step):
                 with transaction.atomic():
-                    _replace(granularity, bucket_start, bucket_end, compute, now, [guild_id])
-                refreshed += 1
-    for guild_id, start, marked in stale:
-        StaleBucket.objects.filter(guild_id=guild_id, period_start=start, marked_at=marked).delete()
+                    _replace(granularity, after, until, compute, now, [guild_id])
+                refreshed += count
+    for start in range(0, len(stale), 500):
+        done = Q()
+        for guild_id, period_start, marked in stale[start : start + 500]:
+            done |= Q(guild_id=guild_id, period_start=period_start, marked_at=marked)
+        StaleBucket.objects.filter(done).delete()
     return refreshed
+
+
+def _runs(
+    spans: list[tuple[datetime, datetime]], longest: timedelta
+) -> Iterator[tuple[datetime, datetime, int]]:
+    """Contiguous buckets joined into ranges of at most ``longest`` (one computation each, as
+    a replayed spool marks long runs): (start, end, number of buckets)."""
+    run: list[tuple[datetime, datetime]] = []
+    for span in spans:
+        if run and (span[0] != run[-1][1] or span[1] - run[0][0] > longest):
+            yield run[0][0], run[-1][1], len(run)
+            run = []
+        run.append(span)
+    if run:
+        yield run[0][0], run[-1][1], len(run)
 
 
 def recompute_horizon(now: datetime) -> datetime:
