@@ -53,9 +53,9 @@ def health_report() -> tuple[bool, dict[str, object]]:
 
     if settings.REDIS_URL:
         try:
-            import redis
+            from config.redis import redis_client
 
-            redis.Redis.from_url(settings.REDIS_URL, socket_timeout=1).ping()
+            redis_client(settings.REDIS_URL, socket_timeout=1).ping()
             checks["redis"] = {"status": "ok"}
         except Exception as exc:
             checks["redis"] = {"status": "down", "error": str(exc)}

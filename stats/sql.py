@@ -250,9 +250,9 @@ def _local_lock(key: int, *, wait: bool) -> Iterator[bool]:
     from django.conf import settings
 
     if settings.REDIS_URL:
-        import redis
+        from config.redis import redis_client
 
-        client = redis.Redis.from_url(settings.REDIS_URL)
+        client = redis_client(settings.REDIS_URL)
         lock = client.lock(f"guildstats:lock:{key:x}", timeout=3600)
         taken = lock.acquire(blocking=wait)
         try:

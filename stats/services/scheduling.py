@@ -17,6 +17,8 @@ from functools import cache
 import redis
 from django.conf import settings
 
+from config.redis import redis_client
+
 log = logging.getLogger(__name__)
 
 CLAIM_SECONDS = 30
@@ -29,7 +31,7 @@ def _key(shard: int) -> str:
 @cache
 def _client(url: str) -> redis.Redis:
     # One connection pool per process (redis-py is fork-unsafe only for connections in use).
-    return redis.Redis.from_url(url)
+    return redis_client(url)
 
 
 def claim_drains(shards: list[int]) -> list[bool]:
