@@ -63,9 +63,14 @@ ACTIVE = Q(messages__gt=0) | Q(voice_seconds__gt=0) | Q(reactions_given__gt=0)
 MEMBER_ACTIVE = (
     Q(total_messages__gt=0) | Q(total_voice_seconds__gt=0) | Q(total_reactions_given__gt=0)
 )
-# Past windows are whole days already over (only a late replay changes them): their distinct
-# member count, the costly part, is cached for the longest staleness the API allows.
-PAST_WINDOW_CACHE_SECONDS = 60
+# An answer may be at most 60 s stale (issue 4). Answers are cached for API_CACHE_SECONDS, so
+# what they are built from (period summaries, cached distinct counts) may be at most the rest.
+STALENESS_SECONDS = 60
+
+
+def input_max_age() -> int:
+    """How old a precomputed input of an answer may be: 60 s minus the answer cache."""
+    return max(0, STALENESS_SECONDS - max(0, settings.API_CACHE_SECONDS))
 
 
 @dataclass(frozen=True)
@@ -102,7 +107,7 @@ def active_members(guild: Guild, win: Window, now: datetime) -> int:
     return cache.get_or_set(
         _active_key(guild, win.first_day, win.last_day),
         lambda: _days(guild, win).filter(ACTIVE).values("user_id").distinct().count(),
-        timeout=PAST_WINDOW_CACHE_SECONDS,
+        timeout=input_max_age(),
     )
 
 
@@ -400,7 +405,6 @@ def overview(guild: Guild, now: datetime) -> dict[str, Any]:
 
 # --- period summaries: precomputed rankings of big guilds ------------------------------------
 
-SUMMARY_MAX_AGE = timedelta(seconds=60)  # the staleness the issue allows for these answers
 SUMMARY_TOP = 100  # the largest leaderboard limit
 CATEGORIES = ("messages", "voice", "reactions", "overall")
 
@@ -408,11 +412,13 @@ CATEGORIES = ("messages", "voice", "reactions", "overall")
 def summaries(guild: Guild, windows: list[Window], now: datetime) -> dict[str, dict[str, Any]]:
     """The fresh period summaries of ``guild`` for ``windows``, by period (one query).
 
-    A row is used only if it was computed less than SUMMARY_MAX_AGE ago for the same days (a
+    A row is used only if it was computed less than ``input_max_age()`` ago for the same days (a
     summary computed before local midnight describes yesterday's windows)."""
     wanted = {win.period: win for win in windows}
     rows = PeriodSummary.objects.filter(
-        guild_id=guild.guild_id, period__in=list(wanted), computed_at__gte=now - SUMMARY_MAX_AGE
+        guild_id=guild.guild_id,
+        period__in=list(wanted),
+        computed_at__gte=now - timedelta(seconds=input_max_age()),
     ).values_list("period", "first_day", "last_day", "data")
     return {
         period: data
@@ -721,7 +727,7 @@ def _distinct_active(
     for at, (first, last) in wanted.items():
         found[at] = counts[(first, last)]
         if last < today:
-            cache.set(_active_key(guild, first, last), found[at], PAST_WINDOW_CACHE_SECONDS)
+            cache.set(_active_key(guild, first, last), found[at], input_max_age())
     return found
 
 

@@ -65,6 +65,29 @@ def test_summaries_are_used_only_while_fresh(
     assert client.get(url).json()["entries"][0]["userId"] != ALICE  # other days: live
 
 
+def test_with_the_answer_cache_a_summary_is_used_only_while_the_answer_stays_60_s_fresh(
+    api,
+    key_for_guild,
+    activity,  # noqa: F811
+    summarized,
+    settings,
+    frozen,
+):
+    """An answer cached 30 s may be built from a summary at most 30 s old: never > 60 s."""
+    settings.API_CACHE_SECONDS = 30
+    client = api(key_for_guild)
+    url = f"/api/guilds/{GUILD}/stats/leaderboard?category=messages&period=today"
+    refresh_summaries()
+    MemberDailyStats.objects.filter(guild_id=int(GUILD), user_id=int(ALICE)).update(messages=0)
+    frozen.shift(timedelta(seconds=29))
+    assert client.get(url).json()["entries"][0]["userId"] == ALICE  # the 29 s old summary
+    from django.core.cache import cache
+
+    cache.clear()
+    frozen.shift(timedelta(seconds=2))
+    assert client.get(url).json()["entries"][0]["userId"] != ALICE  # 31 s: computed live
+
+
 def test_small_guilds_have_no_summary(activity, guildstats_settings):  # noqa: F811
     guildstats_settings(API_SUMMARY_MIN_MEMBERS=5)  # the guild has 4 members
     assert refresh_summaries() == 0
