@@ -381,8 +381,12 @@ _EVENT_DECODER = msgspec.json.Decoder(BotEvent)
 _SNOWFLAKE_FIELDS = ("guild_id", "user_id", "channel_id", "message_id", "role_id")
 
 
-def parse_event(raw: bytes, now_ms: int, oldest_ms: int, newest_ms: int) -> BotEvent:
-    """Decode one event's JSON into a valid ``BotEvent`` or raise ``Rejection``."""
+def parse_event(
+    raw: bytes, now_ms: int, oldest_ms: int, newest_ms: int, *, check_nul: bool = True
+) -> BotEvent:
+    """Decode one event's JSON into a valid ``BotEvent`` or raise ``Rejection``.
+
+    ``check_nul``: look for U+0000 (the caller may know that its frame holds none)."""
     try:
         event = _EVENT_DECODER.decode(raw)
     except msgspec.ValidationError as exc:
@@ -415,7 +419,7 @@ def parse_event(raw: bytes, now_ms: int, oldest_ms: int, newest_ms: int) -> BotE
             msgspec.convert(event.data or {}, schema, strict=True)
         except msgspec.ValidationError as exc:
             raise Rejection("invalid_data", f"data: {exc}".replace("`$", "`$.data")) from None
-    if b"\\u0000" in bytes(raw) and _has_nul(msgspec.json.decode(raw)):
+    if check_nul and b"\\u0000" in bytes(raw) and _has_nul(msgspec.json.decode(raw)):
         # PostgreSQL text and jsonb cannot hold U+0000: refuse the event rather than fail
         # the whole batch's commit (which the bot would retry forever).
         raise Rejection("invalid_field", "strings must not contain U+0000 (NUL)")

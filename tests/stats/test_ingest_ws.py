@@ -93,3 +93,21 @@ async def test_binary_frames_are_read_like_text(bot_token):
     ack = msgspec.json.decode(await comm.receive_from(timeout=5))
     assert ack["accepted"] == 1
     await comm.disconnect()
+
+
+async def test_a_nul_character_in_a_text_frame_rejects_that_event_only(bot_token):
+    guild, user, channel = snowflake(), snowflake(), snowflake()
+    comm = connect(bot_token)
+    assert (await comm.connect())[0]
+    ack = await send(
+        comm,
+        [
+            message(guild, user, channel, ms(), data={"content": "nul \x00 here"}),
+            message(guild, user, channel, ms(ago=1)),
+        ],
+    )
+    assert (ack["accepted"], ack["rejected"]) == (
+        1,
+        [{"index": 0, "error": "strings must not contain U+0000 (NUL)"}],
+    )
+    await comm.disconnect()
