@@ -3,7 +3,7 @@
 from __future__ import annotations
 
 from django.http import Http404
-from drf_spectacular.utils import extend_schema
+from drf_spectacular.utils import OpenApiParameter, extend_schema
 from rest_framework import serializers, viewsets
 from rest_framework.request import Request
 from rest_framework.response import Response
@@ -13,6 +13,16 @@ from guilds.models import Guild
 from guilds.selectors import accessible_guilds, cached_guild
 
 SNOWFLAKE_MAX = 2**63 - 1
+# The {guild_id} of every guild-scoped API path, for the OpenAPI schema.
+GUILD_PATH = OpenApiParameter("guild_id", str, OpenApiParameter.PATH, description="guild id")
+
+
+def valid(serializer_class: type, data: object) -> dict:
+    """Query parameters validated by a DRF serializer: a bad value answers 400 naming the
+    field (``{"field": ["reason"]}``)."""
+    serializer = serializer_class(data=data)
+    serializer.is_valid(raise_exception=True)
+    return serializer.validated_data
 
 
 def guild_in_scope(request: Request, guild_id: str) -> Guild:

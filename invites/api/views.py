@@ -6,19 +6,16 @@ from __future__ import annotations
 from datetime import timedelta
 
 from django.utils import timezone
-from drf_spectacular.utils import OpenApiParameter, extend_schema
+from drf_spectacular.utils import extend_schema
 from rest_framework import viewsets
 from rest_framework.decorators import action
 from rest_framework.request import Request
 from rest_framework.response import Response
 
-from guilds.api.views import guild_in_scope
+from guilds.api.views import GUILD_PATH, guild_in_scope, valid
 from guilds.selectors import zone_of
 from invites import selectors
 from invites.api import serializers as s
-from moderation.api.views import valid
-
-GUILD_PATH = OpenApiParameter("guild_id", str, OpenApiParameter.PATH, description="guild id")
 
 
 class InvitesViewSet(viewsets.ViewSet):

@@ -9,12 +9,11 @@ from rest_framework.decorators import action
 from rest_framework.request import Request
 from rest_framework.response import Response
 
-from guilds.api.views import guild_in_scope
+from guilds.api.views import GUILD_PATH, guild_in_scope, valid
 from invites import selectors as invite_selectors
 from moderation import selectors
 from moderation.api import serializers as s
 
-GUILD_PATH = OpenApiParameter("guild_id", str, OpenApiParameter.PATH, description="guild id")
 USER_PATH = OpenApiParameter("user_id", str, OpenApiParameter.PATH, description="user id")
 
 
@@ -65,9 +64,3 @@ class ModerationViewSet(viewsets.ViewSet):
                 "membership": invite_selectors.membership(guild.guild_id, user),
             }
         )
-
-
-def valid(serializer_class: type, data: object) -> dict:
-    serializer = serializer_class(data=data)
-    serializer.is_valid(raise_exception=True)  # 400 {"field": ["reason"]}
-    return serializer.validated_data

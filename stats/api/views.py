@@ -14,13 +14,12 @@ from rest_framework.decorators import action
 from rest_framework.request import Request
 from rest_framework.response import Response
 
-from guilds.api.views import guild_in_scope
+from guilds.api.views import GUILD_PATH, guild_in_scope, valid
 from guilds.models import Guild
 from stats import api_selectors
 from stats.api import serializers as s
 from stats.api.renderers import CSVRenderer, JSONRenderer
 
-GUILD_PATH = OpenApiParameter("guild_id", str, OpenApiParameter.PATH, description="guild id")
 FORMAT_PARAM = OpenApiParameter(
     "format", str, enum=["json", "csv"], description="csv: every matching member, as a file"
 )
@@ -36,7 +35,7 @@ class GuildStatsViewSet(viewsets.ViewSet):
     @action(detail=False, methods=["get"])
     def dashboard(self, request: Request, guild_id: str) -> Response:
         guild = guild_in_scope(request, guild_id)
-        query = _valid(s.PeriodQuery, request)
+        query = valid(s.PeriodQuery, request.query_params)
         return Response(
             _cached(
                 ("dashboard", guild.guild_id, query["period"]),
@@ -51,7 +50,7 @@ class GuildStatsViewSet(viewsets.ViewSet):
     @action(detail=False, methods=["get"], renderer_classes=[JSONRenderer, CSVRenderer])
     def members(self, request: Request, guild_id: str) -> Response:
         guild = guild_in_scope(request, guild_id)
-        q = _valid(s.MembersQuery, request)
+        q = valid(s.MembersQuery, request.query_params)
         filters = {
             "min_messages": q.get("minMessages"),
             "min_voice_minutes": q.get("minVoiceMinutes"),
@@ -79,7 +78,7 @@ class GuildStatsViewSet(viewsets.ViewSet):
     @action(detail=False, methods=["get"])
     def leaderboard(self, request: Request, guild_id: str) -> Response:
         guild = guild_in_scope(request, guild_id)
-        q = _valid(s.LeaderboardQuery, request)
+        q = valid(s.LeaderboardQuery, request.query_params)
         return Response(
             _cached(
                 ("leaderboard", guild.guild_id, q["category"], q["period"], q["limit"]),
@@ -110,7 +109,7 @@ class GuildStatsViewSet(viewsets.ViewSet):
     @action(detail=False, methods=["get"], renderer_classes=[JSONRenderer, CSVRenderer])
     def activity(self, request: Request, guild_id: str) -> Response:
         guild = guild_in_scope(request, guild_id)
-        q = _valid(s.ActivityQuery, request)
+        q = valid(s.ActivityQuery, request.query_params)
         body = _cached(
             ("activity", guild.guild_id, q["period"], q["granularity"]),
             lambda: api_selectors.activity(
@@ -128,7 +127,7 @@ class GuildStatsViewSet(viewsets.ViewSet):
     @action(detail=False, methods=["get"])
     def heatmap(self, request: Request, guild_id: str) -> Response:
         guild = guild_in_scope(request, guild_id)
-        q = _valid(s.HeatmapQuery, request)
+        q = valid(s.HeatmapQuery, request.query_params)
         return Response(
             _cached(
                 ("heatmap", guild.guild_id, q["period"]),
@@ -150,9 +149,3 @@ def _cached(key: tuple, compute: Callable[[], dict]) -> dict:
 
 def _attachment(guild: Guild, what: str) -> str:
     return f'attachment; filename="guild-{guild.guild_id}-{what}.csv"'
-
-
-def _valid(serializer_class: type, request: Request) -> dict:
-    serializer = serializer_class(data=request.query_params)
-    serializer.is_valid(raise_exception=True)  # 400 {"field": ["reason"]}
-    return serializer.validated_data

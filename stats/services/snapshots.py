@@ -21,7 +21,7 @@ from __future__ import annotations
 
 from collections.abc import Sequence
 from datetime import UTC, datetime, timedelta
-from typing import TYPE_CHECKING
+from typing import TYPE_CHECKING, Any
 
 import msgspec
 from django.db.models import Max, Q
@@ -200,6 +200,10 @@ def _write(
     received: dict[int, int] | None = None,
 ) -> list[SnapshotActivity]:
     seen = end - timedelta(milliseconds=1)  # the last instant the period covers
+
+    def row(**counts: Any) -> SnapshotActivity:
+        return SnapshotActivity(guild_id=guild_id, period_start=start, period_end=end, **counts)
+
     rows = []
     for user, (messages, voice, reactions) in members.items():
         got = (received or {}).get(user, 0)
@@ -215,52 +219,17 @@ def _write(
             reactions_received=got,
             seen=seen,
         )
-        rows.append(
-            SnapshotActivity(
-                guild_id=guild_id,
-                period_start=start,
-                period_end=end,
-                user_id=user,
-                messages=messages,
-                voice_seconds=voice,
-                reactions=reactions,
-            )
-        )
+        rows.append(row(user_id=user, messages=messages, voice_seconds=voice, reactions=reactions))
     for channel, (messages, voice) in channels.items():
-        if not (messages or voice):
-            continue
-        deltas.add_aggregate(
-            guild_id, day, channel_id=channel, messages=messages, voice_seconds=voice
-        )
-        rows.append(
-            SnapshotActivity(
-                guild_id=guild_id,
-                period_start=start,
-                period_end=end,
-                channel_id=channel,
-                messages=messages,
-                voice_seconds=voice,
+        if messages or voice:
+            deltas.add_aggregate(
+                guild_id, day, channel_id=channel, messages=messages, voice_seconds=voice
             )
-        )
-    rows += [
-        SnapshotActivity(
-            guild_id=guild_id, period_start=start, period_end=end, emoji=emoji[:100], reactions=n
-        )
-        for emoji, n in emojis.items()
-        if n
-    ]
+            rows.append(row(channel_id=channel, messages=messages, voice_seconds=voice))
+    rows += [row(emoji=emoji[:100], reactions=n) for emoji, n in emojis.items() if n]
     messages, voice, reactions = totals
     deltas.add_aggregate(
         guild_id, day, messages=messages, voice_seconds=voice, reactions_given=reactions
     )
-    rows.append(
-        SnapshotActivity(
-            guild_id=guild_id,
-            period_start=start,
-            period_end=end,
-            messages=messages,
-            voice_seconds=voice,
-            reactions=reactions,
-        )
-    )
+    rows.append(row(messages=messages, voice_seconds=voice, reactions=reactions))
     return rows
