@@ -141,10 +141,14 @@ else:
     CACHES = {"default": {"BACKEND": "django.core.cache.backends.locmem.LocMemCache"}}
     CHANNEL_LAYERS = {"default": {"BACKEND": "channels.layers.InMemoryChannelLayer"}}
     # Kombu's filesystem transport lets the web process, the worker and Beat share a queue on one
-    # machine without any server; it polls, hence the short interval.
+    # machine without any server; it polls, hence the short interval. config.broker mends its
+    # write races (why this transport, and the soak that checks it, are there).
     _broker_dir = VAR_DIR / "broker"
     _broker_dir.mkdir(parents=True, exist_ok=True)
     CELERY_BROKER_URL = "filesystem://"
+    CELERY_BROKER_TRANSPORT = "config.broker:Transport"
+    # no broadcast (remote control) traffic through files: nothing here uses it
+    CELERY_WORKER_ENABLE_REMOTE_CONTROL = False
     CELERY_BROKER_TRANSPORT_OPTIONS = {
         "data_folder_in": str(_broker_dir),
         "data_folder_out": str(_broker_dir),
@@ -162,6 +166,11 @@ CELERY_WORKER_PREFETCH_MULTIPLIER = 1
 CELERY_TASK_IGNORE_RESULT = True
 CELERY_RESULT_BACKEND = None
 CELERY_BROKER_CONNECTION_RETRY_ON_STARTUP = True
+# A worker that loses the broker (Redis restarted) reconnects for as long as it takes (Celery's
+# default gives up after 100 attempts, about 45 minutes, and the worker then exits); what was
+# queued and lost with Redis is re-enqueued by the sweeper (config.scheduled).
+CELERY_BROKER_CONNECTION_RETRY = True
+CELERY_BROKER_CONNECTION_MAX_RETRIES = None
 CELERY_BEAT_SCHEDULER = "django_celery_beat.schedulers:DatabaseScheduler"
 CELERY_TIMEZONE = "UTC"
 # Celery's Django fixup closes the database connection after every task unless told to reuse

@@ -16,7 +16,7 @@ from django.utils.dateparse import parse_datetime
 from guilds.models import ApiKey, BotToken, Guild
 
 if TYPE_CHECKING:
-    from stats.services.processing import StoredEvent
+    from core.events import StoredEvent
 
 log = logging.getLogger(__name__)
 
@@ -148,33 +148,30 @@ def apply_guild_events(events: Sequence[StoredEvent]) -> None:
     """Apply GUILD_SYNC / CREATE / UPDATE / DELETE in timestamp order. Stats are never deleted."""
     for event in events:
         data = event.data if isinstance(event.data, dict) else {}
-        try:
-            if event.type == "GUILD_SYNC":
-                _apply_sync(data)
-            elif event.type == "GUILD_CREATE":
-                guild_id = _int(data.get("id")) or event.guild_id
-                fields = _guild_fields(data)
-                fields["is_active"] = True
-                joined = _datetime(data.get("joinedAt"))
-                if joined:
-                    fields["joined_at"] = joined
-                Guild.objects.update_or_create(guild_id=guild_id, defaults=fields)
-            elif event.type == "GUILD_UPDATE":
-                changes = data.get("changes") if isinstance(data.get("changes"), dict) else {}
-                new_values = {
-                    key: change.get("new")
-                    for key, change in changes.items()
-                    if isinstance(change, dict) and "new" in change
-                }
-                fields = _guild_fields(new_values)
-                if fields:
-                    Guild.objects.update_or_create(guild_id=event.guild_id, defaults=fields)
-            elif event.type == "GUILD_DELETE":
-                Guild.objects.filter(guild_id=event.guild_id).update(
-                    is_active=False, updated_at=timezone.now()
-                )
-        except (TypeError, ValueError) as exc:  # validated at ingest; never crash a worker
-            log.warning("skipping malformed %s event %s: %s", event.type, event.id, exc)
+        if event.type == "GUILD_SYNC":
+            _apply_sync(data)
+        elif event.type == "GUILD_CREATE":
+            guild_id = _int(data.get("id")) or event.guild_id
+            fields = _guild_fields(data)
+            fields["is_active"] = True
+            joined = _datetime(data.get("joinedAt"))
+            if joined:
+                fields["joined_at"] = joined
+            Guild.objects.update_or_create(guild_id=guild_id, defaults=fields)
+        elif event.type == "GUILD_UPDATE":
+            changes = data.get("changes") if isinstance(data.get("changes"), dict) else {}
+            new_values = {
+                key: change.get("new")
+                for key, change in changes.items()
+                if isinstance(change, dict) and "new" in change
+            }
+            fields = _guild_fields(new_values)
+            if fields:
+                Guild.objects.update_or_create(guild_id=event.guild_id, defaults=fields)
+        elif event.type == "GUILD_DELETE":
+            Guild.objects.filter(guild_id=event.guild_id).update(
+                is_active=False, updated_at=timezone.now()
+            )
 
 
 def _apply_sync(data: dict[str, Any]) -> None:

@@ -31,8 +31,8 @@ from zoneinfo import ZoneInfo
 
 import msgspec
 from django.conf import settings
-from django.db import InterfaceError, InternalError, OperationalError, transaction
-from django.db.models import F, Q
+from django.db.models import F, Q, Value
+from django.db.models.functions import Least
 
 from config.env import env_int
 from guilds.selectors import counting_settings
@@ -55,9 +55,10 @@ from stats.events import (
 )
 
 if TYPE_CHECKING:
-    from stats.services.processing import StoredEvent
+    from core.events import StoredEvent
 
 log = logging.getLogger(__name__)
+INT_MAX = 2**31 - 1  # integer columns
 
 INVITE_EVENT_TYPES = frozenset(
     {"INVITE_CREATE", "INVITE_DELETE", "INVITE_USE", "GUILD_MEMBER_ADD", "GUILD_MEMBER_REMOVE"}
@@ -120,22 +121,13 @@ class _Context:
 def apply_invite_events(events: Sequence[StoredEvent]) -> None:
     """Apply invite and membership events (timestamp order).
 
-    Each event is applied in its own savepoint: one that fails (a malformed row stored before
-    its schema existed, a value the database refuses, a bug) is rolled back alone, so no half
-    of it stays (an inviter uncredited, a join without its lifecycle), logged and skipped, and
-    the rest of the chunk commits. Transient database errors (lost connection, deadlock,
-    serialization) still fail the chunk, which is retried."""
+    An event that fails (a value the database refuses, a bug) fails the call: processing
+    (``stats.services.processing.apply_isolating``) rolls the chunk back to its savepoint,
+    finds the failing event and quarantines it, so no half of it stays (an inviter
+    uncredited, a join without its lifecycle) and the rest of the chunk commits."""
     ctx = _Context({e.guild_id for e in events})
     for event in events:
-        try:
-            with transaction.atomic():
-                _HANDLERS[event.type](event, event.data or {}, ctx)
-        except (OperationalError, InterfaceError, InternalError):
-            raise
-        except (msgspec.ValidationError, ValueError, TypeError, OverflowError) as exc:
-            log.warning("skipping malformed %s event %s: %s", event.type, event.id, exc)
-        except Exception:  # DataError, IntegrityError, a bug…: this event only
-            log.exception("skipping %s event %s that failed", event.type, event.id)
+        _HANDLERS[event.type](event, event.data or {}, ctx)
 
 
 # --- invites ---------------------------------------------------------------------------------
@@ -416,7 +408,8 @@ def _count_use(join: MemberJoin) -> None:
     if join.kind == JoinKind.VANITY or not join.invite_code:
         return
     updated = Invite.objects.filter(guild_id=join.guild_id, code=join.invite_code).update(
-        uses=F("uses") + 1
+        # saturates at the column's maximum (Discord's ``uses`` may have put it there)
+        uses=Least(F("uses"), Value(INT_MAX - 1)) + 1
     )
     if not updated:
         Invite.objects.create(

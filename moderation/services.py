@@ -21,7 +21,6 @@ from datetime import datetime, timedelta
 from typing import TYPE_CHECKING, Any, Literal
 
 import msgspec
-from django.db import InterfaceError, InternalError, OperationalError, transaction
 
 from moderation.models import Action, CaseCounter, ModerationCase
 from stats.events import (
@@ -34,7 +33,7 @@ from stats.events import (
 )
 
 if TYPE_CHECKING:
-    from stats.services.processing import StoredEvent
+    from core.events import StoredEvent
 
 log = logging.getLogger(__name__)
 
@@ -102,28 +101,17 @@ class Report:
 def apply_moderation_events(events: Sequence[StoredEvent]) -> int:
     """Record the cases that ``events`` (timestamp order) report; returns how many were opened.
 
-    Each event is applied in its own savepoint: one that fails (a malformed row stored before
-    its schema existed, a value the database refuses, a bug) is rolled back alone, logged and
-    skipped, so it can neither wedge the shard nor leave half its writes. Transient database
-    errors (lost connection, deadlock, serialization) still fail the chunk, which is retried.
+    An event that fails (a value the database refuses, a bug) fails the call: processing
+    (``stats.services.processing.apply_isolating``) rolls the chunk back to its savepoint,
+    finds the failing event and quarantines it, so it can neither wedge the shard nor leave
+    half its writes (a case number taken, a case without its counter).
     """
     numbers = _CaseNumbers()
     opened = 0
     for event in events:
-        mark = numbers.mark()
-        try:
-            with transaction.atomic():
-                report = build_report(event)
-                if report is not None and record(report, numbers):
-                    opened += 1
-        except (OperationalError, InterfaceError, InternalError):
-            raise
-        except (msgspec.ValidationError, ValueError, TypeError) as exc:
-            numbers.restore(mark)
-            log.warning("skipping malformed %s event %s: %s", event.type, event.id, exc)
-        except Exception:  # DataError, IntegrityError, OverflowError, a bug…: this event only
-            numbers.restore(mark)
-            log.exception("skipping %s event %s that failed", event.type, event.id)
+        report = build_report(event)
+        if report is not None and record(report, numbers):
+            opened += 1
     numbers.save()
     return opened
 
@@ -334,19 +322,6 @@ class _CaseNumbers:
     def __init__(self) -> None:
         self.counters: dict[int, CaseCounter] = {}
 
-    def mark(self) -> dict[int, int]:
-        """The numbers handed out so far, to restore if the next event is rolled back."""
-        return {g: c.last_case_number for g, c in self.counters.items()}
-
-    def restore(self, mark: dict[int, int]) -> None:
-        """Forget what a rolled-back savepoint did: its numbers, and the counters it locked
-        (the rollback released their row locks, and may have removed a row it created)."""
-        for guild_id in list(self.counters):
-            if guild_id in mark:
-                self.counters[guild_id].last_case_number = mark[guild_id]
-            else:
-                del self.counters[guild_id]
-
     def next(self, guild_id: int) -> int:
         counter = self.counters.get(guild_id)
         if counter is None:
@@ -476,7 +451,7 @@ def _audit_key(action: str | int) -> str | int:
     """``MemberBanAdd`` (discord.js) and ``MEMBER_BAN_ADD`` (seed) name the same action."""
     if isinstance(action, int):
         return action
-    if action.isdigit():
+    if action.isascii() and action.isdigit():
         return int(action)
     return _CAMEL_BOUNDARY.sub("_", action).upper()
 

@@ -1,4 +1,4 @@
-from django.contrib import admin
+from django.contrib import admin, messages
 
 from guilds.admin import GuildScopedAdmin
 from stats.models import (
@@ -7,8 +7,10 @@ from stats.models import (
     IngestBatch,
     MemberDailyStats,
     MemberStats,
+    QuarantinedEvent,
     VoiceSession,
 )
+from stats.services.processing import replay_quarantined
 
 
 class ReadOnlyAdmin(admin.ModelAdmin):
@@ -72,3 +74,29 @@ class EventAdmin(GuildScopedAdmin, ReadOnlyAdmin):
     list_display = ("id", "type", "guild_id", "user_id", "channel_id", "timestamp")
     search_fields = ("=guild_id", "=user_id", "=type")
     show_full_result_count = False
+
+
+@admin.register(QuarantinedEvent)
+class QuarantinedEventAdmin(GuildScopedAdmin, ReadOnlyAdmin):
+    """Events that processing could not apply: their shard went on without them. Fix the
+    cause, then replay them here or with ``manage.py replay_quarantine``."""
+
+    list_display = ("event_id", "type", "guild_id", "timestamp", "attempts", "error")
+    list_filter = ("type",)
+    search_fields = ("=guild_id", "=event_id", "error")
+    date_hierarchy = "quarantined_at"
+    actions = ["replay"]
+
+    def has_replay_permission(self, request) -> bool:  # type: ignore[no-untyped-def]
+        return request.user.is_superuser  # an operation, not a moderator's task
+
+    @admin.action(description="Replay the selected events", permissions=["replay"])
+    def replay(self, request, queryset):  # type: ignore[no-untyped-def]
+        applied, failing = replay_quarantined(
+            event_ids=list(queryset.values_list("event_id", flat=True))
+        )
+        self.message_user(
+            request,
+            f"{applied} applied, {failing} still failing",
+            messages.SUCCESS if not failing else messages.WARNING,
+        )

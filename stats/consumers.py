@@ -16,11 +16,16 @@ from django.db import DatabaseError
 from guilds.services import authenticate_bot
 from stats import metrics
 from stats.services.ingest import FrameError, ingest_batch
+from stats.views import log_storage_error
 
 log = logging.getLogger(__name__)
 
 CLOSE_UNAUTHORIZED = 4401
+CLOSE_TRY_AGAIN_LATER = 1013  # RFC 6455 registry: "Try Again Later"
 _encode = msgspec.json.encode
+STORAGE_UNAVAILABLE = _encode(
+    {"type": "error", "error": "storage unavailable, nothing was stored: retry"}
+).decode()
 
 
 class BotIngestConsumer(AsyncWebsocketConsumer):
@@ -33,7 +38,17 @@ class BotIngestConsumer(AsyncWebsocketConsumer):
     async def connect(self) -> None:
         headers = dict(self.scope.get("headers") or [])
         authorization = headers.get(b"authorization", b"").decode("latin-1")
-        token = await database_sync_to_async(authenticate_bot)(authorization)
+        try:
+            token = await database_sync_to_async(authenticate_bot)(authorization)
+        except DatabaseError as exc:
+            # PostgreSQL down: the token cannot be checked. Say so in a frame, then close with a
+            # close frame ("try again later"), so the bot reconnects instead of seeing a crash.
+            log_storage_error(log, "checking a bot token", exc)
+            metrics.record_frame_error("ws", "storage_unavailable")
+            await self.accept()
+            await self.send(text_data=STORAGE_UNAVAILABLE)
+            await self.close(code=CLOSE_TRY_AGAIN_LATER)
+            return
         await self.accept()
         if token is None:
             metrics.record_frame_error("ws", "unauthorized")
@@ -56,13 +71,10 @@ class BotIngestConsumer(AsyncWebsocketConsumer):
             metrics.record_frame_error("ws", exc.code)
             await self.send(text_data=_encode({"type": "error", "error": exc.message}).decode())
             return
-        except DatabaseError:
-            log.exception("storage unavailable while ingesting a frame")
+        except DatabaseError as exc:
+            # nothing was committed: an error frame, and the socket stays open for the retry
+            log_storage_error(log, "ingesting a frame", exc)
             metrics.record_frame_error("ws", "storage_unavailable")
-            await self.send(
-                text_data=_encode(
-                    {"type": "error", "error": "storage unavailable, nothing was stored: retry"}
-                ).decode()
-            )
+            await self.send(text_data=STORAGE_UNAVAILABLE)
             return
         await self.send(text_data=_encode(result.ack()).decode())

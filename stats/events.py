@@ -8,21 +8,22 @@ for the ack plus a low-cardinality code for /metrics.
 from __future__ import annotations
 
 import re
-from datetime import datetime
+from datetime import UTC, datetime
 from typing import Annotated, Any, ClassVar
 
 import msgspec
 from msgspec import Meta, Struct
 
-from stats.snapshot_data import SNAPSHOT_SCHEMAS
-
-SNOWFLAKE_MAX = 2**63 - 1
+from core.ids import is_snowflake as _is_snowflake
+from stats.snapshot_data import SNAPSHOT_SCHEMAS, SnapshotPeriod
 
 # Snowflakes and type names are checked in parse_event with str methods: a msgspec ``pattern``
 # runs Python's re per field, which cost more than the rest of the decoding put together.
 Snowflake = str
 TYPE_NAME = re.compile(r"[A-Z][A-Z0-9_]{0,63}")
 ClientId = Annotated[str, Meta(min_length=1, max_length=64)]
+# Discord shard ids are small; the column is an integer (a larger value used to wrap in COPY).
+ShardId = Annotated[int, Meta(ge=0, le=2**31 - 1)]
 
 
 class BotEvent(Struct, rename="camel"):
@@ -35,7 +36,7 @@ class BotEvent(Struct, rename="camel"):
     channel_id: Snowflake | None = None
     message_id: Snowflake | None = None
     role_id: Snowflake | None = None
-    shard_id: int | None = None
+    shard_id: ShardId | None = None
     data: dict[str, Any] | None = None
     id: ClientId | None = None
 
@@ -124,40 +125,116 @@ REQUIRED_FIELDS: dict[str, tuple[str, ...]] = {
 }
 
 
+# --- Bounds shared by the payloads ------------------------------------------------------
+# Every value a processor stores is bounded here to its column, so that nothing ingest accepts
+# can fail later (PostgreSQL refuses longer strings and larger integers, which used to fail the
+# event at processing, after the ack). Codes are varchar(100), names varchar(255), counts
+# integer; datetimes need a time zone (seed 001 sends ``toISOString()``, always UTC with ``Z``)
+# and must lie between 1970 and 3000 in UTC (a far offset on 9999-12-31 overflows); epoch
+# milliseconds end at year 9999.
+InviteCode = Annotated[str, Meta(min_length=1, max_length=100)]
+Count = Annotated[int, Meta(ge=0, le=2**31 - 1)]
+Name = Annotated[str, Meta(max_length=255)]
+GuildName = Annotated[str, Meta(max_length=100)]
+Icon = Annotated[str, Meta(max_length=255)]
+Feature = Annotated[str, Meta(max_length=100)]
+Tier = Annotated[int, Meta(ge=0, le=32767)]  # smallint; Discord uses 0 to 3
+AwareDatetime = Annotated[datetime, Meta(tz=True)]
+EpochMs = Annotated[int, Meta(ge=0, le=253_402_300_799_999)]
+EARLIEST = datetime(1970, 1, 1, tzinfo=UTC)
+LATEST = datetime(3000, 1, 1, tzinfo=UTC)
+
+
+class _Checked(Struct, rename="camel"):
+    """A payload whose snowflakes (``_snowflakes``) and datetimes are range-checked after
+    decoding (msgspec turns the ValueError into a ValidationError with our message)."""
+
+    _snowflakes: ClassVar[tuple[str, ...]] = ()
+    _datetimes: ClassVar[tuple[str, ...]] = ()
+
+    def __post_init__(self) -> None:
+        for name in self._snowflakes:
+            value = getattr(self, name)
+            if value is not None and not _is_snowflake(value):
+                raise ValueError(f"{_camel(name)} is not a valid snowflake")
+        for name in self._datetimes:
+            value = getattr(self, name)
+            if isinstance(value, datetime) and value.tzinfo and not EARLIEST <= value < LATEST:
+                raise ValueError(f"{_camel(name)} must lie between 1970 and 3000")
+
+
 # --- `data` payloads that the processors read ------------------------------------------------
-class ReactionData(Struct, rename="camel"):
+class ReactionData(_Checked, rename="camel"):
+    _snowflakes = ("message_author_id",)
     message_author_id: Snowflake | None = None
     emoji: str | dict[str, Any] | None = None
     bot: bool = False
 
 
-class VoiceMoveData(Struct, rename="camel"):
+class VoiceMoveData(_Checked, rename="camel"):
+    _snowflakes = ("old_channel_id", "new_channel_id")
     old_channel_id: Snowflake | None = None
     new_channel_id: Snowflake | None = None
 
 
-class SyncedGuild(Struct, rename="camel"):
-    id: Snowflake
-    name: str = ""
-    icon: str | None = None
+class GuildFields(_Checked, rename="camel"):
+    """The guild columns a GUILD_SYNC entry, GUILD_CREATE or GUILD_UPDATE's ``changes`` set."""
+
+    _snowflakes = ("owner_id",)
+    name: GuildName | None = None
+    icon: Icon | None = None
     owner_id: Snowflake | None = None
-    member_count: int = 0
-    features: list[str] = []
-    premium_tier: int = 0
-    premium_subscription_count: int = 0
+    member_count: Count | None = None
+    features: Annotated[list[Feature], Meta(max_length=100)] | None = None
+    premium_tier: Tier | None = None
+    premium_subscription_count: Count | None = None
+
+
+class SyncedGuild(GuildFields, rename="camel", kw_only=True):
+    _snowflakes = ("id", "owner_id")
+    id: Snowflake
 
 
 class GuildSyncData(Struct, rename="camel"):
     guilds: list[SyncedGuild]
 
 
-class GuildCreateData(SyncedGuild, rename="camel"):
-    joined_at: str | None = None
+class GuildCreateData(GuildFields, rename="camel"):
+    _snowflakes = ("id", "owner_id")
+    _datetimes = ("joined_at",)
+    id: Snowflake | None = None  # the event's guildId when absent
+    joined_at: AwareDatetime | None = None
 
 
-class GuildUpdateData(Struct, rename="camel"):
+class GuildUpdateData(_Checked, rename="camel"):
+    """``changes`` maps a field to ``{"old", "new"}``; the ``new`` side of the guild fields we
+    keep is bounded like a GUILD_SYNC entry (other keys are kept raw, unread)."""
+
+    _snowflakes = ("id",)
     changes: dict[str, Any]
     id: Snowflake | None = None
+
+    def __post_init__(self) -> None:
+        super().__post_init__()
+        new_values = {
+            key: change["new"]
+            for key, change in self.changes.items()
+            if key in GUILD_FIELD_NAMES and isinstance(change, dict) and "new" in change
+        }
+        msgspec.convert(new_values, GuildFields, strict=True)
+
+
+GUILD_FIELD_NAMES = frozenset(
+    {
+        "name",
+        "icon",
+        "ownerId",
+        "memberCount",
+        "features",
+        "premiumTier",
+        "premiumSubscriptionCount",
+    }
+)
 
 
 # --- Moderation and invite payloads (issue 5) ------------------------------------------------
@@ -170,23 +247,6 @@ class GuildUpdateData(Struct, rename="camel"):
 # larger integers, which would fail the event at processing instead of at ingest): codes are
 # varchar(100), names varchar(255), counts integer; datetimes need a time zone (seed 001 sends
 # ``toISOString()``, always UTC with ``Z``); epoch milliseconds end at year 9999.
-InviteCode = Annotated[str, Meta(min_length=1, max_length=100)]
-Count = Annotated[int, Meta(ge=0, le=2**31 - 1)]
-Name = Annotated[str, Meta(max_length=255)]
-AwareDatetime = Annotated[datetime, Meta(tz=True)]
-EpochMs = Annotated[int, Meta(ge=0, le=253_402_300_799_999)]
-
-
-class _Checked(Struct, rename="camel"):
-    _snowflakes: ClassVar[tuple[str, ...]] = ()
-
-    def __post_init__(self) -> None:
-        for name in self._snowflakes:
-            value = getattr(self, name)
-            if value is not None and not _is_snowflake(value):
-                raise ValueError(f"{_camel(name)} is not a valid snowflake")
-
-
 class BanData(_Checked, rename="camel"):
     """GUILD_BAN_ADD / GUILD_BAN_REMOVE (seed BanEventData / UnbanEventData)."""
 
@@ -202,6 +262,7 @@ class BanData(_Checked, rename="camel"):
 
 class MemberRemoveData(_Checked, rename="camel"):
     _snowflakes = ("user_id", "moderator_id")
+    _datetimes = ("joined_at",)
     user_id: Snowflake | None = None
     username: Name = ""
     discriminator: str | None = None
@@ -218,6 +279,7 @@ class MemberAddData(_Checked, rename="camel"):
     """``vanity`` / ``inviteType: "vanity"`` and ``accountCreatedAt`` are our additions."""
 
     _snowflakes = ("user_id", "inviter_id")
+    _datetimes = ("account_created_at",)
     user_id: Snowflake | None = None
     username: Name = ""
     discriminator: str | None = None
@@ -305,6 +367,7 @@ class AutoModerationData(_Checked, rename="camel"):
 
 class InviteCreateData(_Checked, rename="camel"):
     _snowflakes = ("channel_id", "inviter_id")
+    _datetimes = ("created_at", "expires_at")
     code: InviteCode
     channel_id: Snowflake | None = None
     inviter_id: Snowflake | None = None
@@ -325,6 +388,7 @@ class InviteDeleteData(_Checked, rename="camel"):
 
 class InviteUseData(_Checked, rename="camel"):
     _snowflakes = ("inviter_id", "new_member_id")
+    _datetimes = ("account_created_at",)
     code: InviteCode
     new_member_id: Snowflake
     new_member_username: Name = ""
@@ -395,6 +459,12 @@ def parse_event(
             raise Rejection("not_an_object", "event must be a JSON object") from None
         code = "missing_field" if text.startswith("Object missing required") else "invalid_field"
         raise Rejection(code, text) from None
+    except (msgspec.DecodeError, UnicodeDecodeError):
+        # a slice the frame decoder skipped over can still hold an invalid escape (a lone
+        # surrogate) or a non-UTF-8 byte
+        raise Rejection("invalid_field", "event holds an invalid string") from None
+    except RecursionError:
+        raise Rejection("invalid_field", "event is nested too deeply") from None
     if event.type not in KNOWN_TYPES and TYPE_NAME.fullmatch(event.type) is None:
         raise Rejection("invalid_field", "type must be an UPPER_SNAKE_CASE event type")
     for name in _SNOWFLAKE_FIELDS:
@@ -416,9 +486,15 @@ def parse_event(
     schema = DATA_SCHEMAS.get(event.type)
     if schema is not None:
         try:
-            msgspec.convert(event.data or {}, schema, strict=True)
+            payload = msgspec.convert(event.data or {}, schema, strict=True)
         except msgspec.ValidationError as exc:
             raise Rejection("invalid_data", f"data: {exc}".replace("`$", "`$.data")) from None
+        if isinstance(payload, SnapshotPeriod) and not (
+            oldest_ms <= payload.period_start and payload.period_end <= newest_ms
+        ):
+            raise Rejection(
+                "invalid_data", "data: the period must lie within the accepted timestamps"
+            )
     if check_nul and b"\\u0000" in bytes(raw) and _has_nul(msgspec.json.decode(raw)):
         # PostgreSQL text and jsonb cannot hold U+0000: refuse the event rather than fail
         # the whole batch's commit (which the bot would retry forever).
@@ -427,20 +503,20 @@ def parse_event(
 
 
 def _has_nul(value: Any) -> bool:
-    if isinstance(value, str):
-        return "\x00" in value
-    if isinstance(value, dict):
-        return any(_has_nul(k) or _has_nul(v) for k, v in value.items())
-    if isinstance(value, list):
-        return any(_has_nul(v) for v in value)
+    """Whether any string (key or value) in ``value`` holds U+0000; iterative, so any depth
+    the decoder accepted is fine."""
+    stack = [value]
+    while stack:
+        item = stack.pop()
+        if isinstance(item, str):
+            if "\x00" in item:
+                return True
+        elif isinstance(item, dict):
+            stack.extend(item.keys())
+            stack.extend(item.values())
+        elif isinstance(item, list):
+            stack.extend(item)
     return False
-
-
-def _is_snowflake(value: str) -> bool:
-    """A decimal string (ASCII digits only) of a positive 64-bit signed integer."""
-    if not (0 < len(value) <= 19 and value.isascii() and value.isdigit()):
-        return False
-    return 0 < int(value) <= SNOWFLAKE_MAX
 
 
 def _camel(name: str) -> str:

@@ -106,6 +106,11 @@ class PipelineStateCollector:
             "Voice sessions currently open.",
             value=state.open_voice_sessions,
         )
+        yield GaugeMetricFamily(
+            "guildstats_quarantined_events",
+            "Accepted events that processing could not apply, set aside (see the admin).",
+            value=state.quarantined_events,
+        )
 
 
 def render_metrics() -> bytes:

@@ -469,3 +469,33 @@ class BucketCount(models.Model):
 
     def __str__(self) -> str:
         return f"{self.kind} {self.key} in {self.guild_id} at {self.bucket_start}"
+
+
+class QuarantinedEvent(models.Model):
+    """An accepted event that processing could not apply (defence in depth: ingest bounds every
+    value it stores, so this should stay empty). Its shard went on without it; the copy here
+    (raw events expire) is re-applied by ``manage.py replay_quarantine`` or the admin action,
+    once the cause is fixed. See ``stats.services.quarantine``."""
+
+    event_id = models.BigIntegerField(unique=True, help_text="The raw event's id.")
+    batch_id = models.BigIntegerField()
+    shard = models.SmallIntegerField()
+    type = models.CharField(max_length=64)
+    guild_id = models.BigIntegerField()
+    user_id = models.BigIntegerField(null=True, blank=True)
+    channel_id = models.BigIntegerField(null=True, blank=True)
+    timestamp = models.DateTimeField()
+    data = models.JSONField(null=True, blank=True)
+    bot = models.BooleanField(default=False)
+    error = models.TextField()
+    attempts = models.IntegerField(default=1)
+    quarantined_at = models.DateTimeField()
+    last_attempt_at = models.DateTimeField()
+
+    class Meta:
+        db_table = "quarantined_events"
+        ordering = ["-quarantined_at", "-id"]
+        indexes = [models.Index(fields=["guild_id", "timestamp"], name="quarantine_guild_time")]
+
+    def __str__(self) -> str:
+        return f"{self.type} {self.event_id} in {self.guild_id}: {self.error[:60]}"

@@ -25,8 +25,8 @@ def process_batches(batch_ids: list[int]) -> int:
 @shared_task
 def sweep_unprocessed_batches() -> int:
     stuck = processing.sweep_unprocessed_batches()
-    if stuck:
-        process_batches.delay(stuck)
+    for batch_id in stuck:  # one task per shard: a shard that fails never holds up another
+        process_batches.delay([batch_id])
     return len(stuck)
 
 

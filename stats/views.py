@@ -6,7 +6,7 @@ import logging
 
 import msgspec
 from django.conf import settings
-from django.db import DatabaseError
+from django.db import DatabaseError, InterfaceError, OperationalError
 from django.http import HttpRequest, HttpResponse, JsonResponse
 from django.views.decorators.csrf import csrf_exempt
 from django.views.decorators.http import require_GET, require_POST
@@ -19,6 +19,16 @@ from stats.services.ingest import FrameError, ingest_batch
 log = logging.getLogger(__name__)
 
 
+def log_storage_error(logger: logging.Logger, doing: str, exc: DatabaseError) -> None:
+    """Log a database failure of ingest: a lost or refused connection (PostgreSQL down or
+    restarting) is one warning line, as every frame fails alike during an outage; any other
+    database error (a bug, a refused value) keeps its traceback."""
+    if isinstance(exc, OperationalError | InterfaceError):
+        logger.warning("storage unavailable while %s: %s", doing, str(exc).strip())
+    else:
+        logger.exception("storage unavailable while %s", doing)
+
+
 def _json(payload: object, status: int = 200) -> HttpResponse:
     return HttpResponse(
         msgspec.json.encode(payload), status=status, content_type="application/json"
@@ -28,8 +38,15 @@ def _json(payload: object, status: int = 200) -> HttpResponse:
 @csrf_exempt
 @require_POST
 def ingest_events(request: HttpRequest) -> HttpResponse:
-    """POST /api/ingest/events: same body and ack as a WebSocket frame."""
-    token = authenticate_bot(request.headers.get("Authorization"))
+    """POST /api/ingest/events: same body and ack as a WebSocket frame.
+
+    While PostgreSQL is unreachable both the token lookup and the insert fail within the pool's
+    timeout (config.database) and answer 503 "retry", never 500 nor a 30 s wait.
+    """
+    try:
+        token = authenticate_bot(request.headers.get("Authorization"))
+    except DatabaseError as exc:
+        return _storage_unavailable("checking a bot token", exc)
     if token is None:
         metrics.record_frame_error("http", "unauthorized")
         return _json({"type": "error", "error": "missing or invalid bot token"}, status=401)
@@ -52,13 +69,17 @@ def ingest_events(request: HttpRequest) -> HttpResponse:
     except FrameError as exc:
         metrics.record_frame_error("http", exc.code)
         return _json({"type": "error", "error": exc.message}, status=exc.status)
-    except DatabaseError:
-        log.exception("storage unavailable while ingesting a body")
-        metrics.record_frame_error("http", "storage_unavailable")
-        return _json(
-            {"type": "error", "error": "storage unavailable, nothing was stored: retry"}, status=503
-        )
+    except DatabaseError as exc:
+        return _storage_unavailable("ingesting a body", exc)
     return _json(result.ack())
+
+
+def _storage_unavailable(doing: str, exc: DatabaseError) -> HttpResponse:
+    log_storage_error(log, doing, exc)
+    metrics.record_frame_error("http", "storage_unavailable")
+    return _json(
+        {"type": "error", "error": "storage unavailable, nothing was stored: retry"}, status=503
+    )
 
 
 @require_GET
@@ -71,4 +92,9 @@ def health(request: HttpRequest) -> JsonResponse:
 def prometheus_metrics(request: HttpRequest) -> HttpResponse:
     from prometheus_client import CONTENT_TYPE_LATEST
 
-    return HttpResponse(metrics.render_metrics(), content_type=CONTENT_TYPE_LATEST)
+    try:
+        body = metrics.render_metrics()  # lag and pending batches are read from the database
+    except DatabaseError as exc:
+        log_storage_error(log, "reading /metrics", exc)
+        return HttpResponse("database unavailable\n", status=503, content_type="text/plain")
+    return HttpResponse(body, content_type=CONTENT_TYPE_LATEST)

@@ -1,35 +1,43 @@
-"""GET /api/guilds/ — the caller's guilds."""
+"""GET /api/guilds/ — the caller's guilds; and what every guild-scoped view shares: the query
+validator, the guild scope check and ``?format=`` negotiation."""
 
 from __future__ import annotations
 
-from django.http import Http404
-from drf_spectacular.utils import OpenApiParameter, extend_schema
+from django.http import Http404, QueryDict
+from drf_spectacular.utils import extend_schema
 from rest_framework import serializers, viewsets
+from rest_framework.exceptions import ValidationError
+from rest_framework.negotiation import DefaultContentNegotiation
+from rest_framework.renderers import BaseRenderer
 from rest_framework.request import Request
 from rest_framework.response import Response
+from rest_framework.settings import api_settings
 
 from guilds.api.authentication import ApiKeyPrincipal
+from guilds.api.fields import parse_snowflake
+from guilds.api.openapi import responses
 from guilds.models import Guild
 from guilds.selectors import accessible_guilds, cached_guild
-
-SNOWFLAKE_MAX = 2**63 - 1
-# The {guild_id} of every guild-scoped API path, for the OpenAPI schema.
-GUILD_PATH = OpenApiParameter("guild_id", str, OpenApiParameter.PATH, description="guild id")
 
 
 def valid(serializer_class: type, data: object) -> dict:
     """Query parameters validated by a DRF serializer: a bad value answers 400 naming the
-    field (``{"field": ["reason"]}``)."""
+    field (``{"field": ["reason"]}``). A query string is read as plain values (the last of a
+    repeated name), so an empty parameter (``?period=``) is refused like any bad value rather
+    than taken for "not given" as DRF does with form input."""
+    if isinstance(data, QueryDict):
+        data = data.dict()
     serializer = serializer_class(data=data)
     serializer.is_valid(raise_exception=True)
     return serializer.validated_data
 
 
 def guild_in_scope(request: Request, guild_id: str) -> Guild:
-    """The guild if the caller may read it; 404 otherwise (no hint that it exists)."""
-    if not guild_id.isdigit() or not 0 < int(guild_id) <= SNOWFLAKE_MAX:
+    """The guild if the caller may read it; 404 otherwise (no hint that it exists), also for
+    anything that is not a Discord id."""
+    wanted = parse_snowflake(guild_id)
+    if wanted is None:
         raise Http404
-    wanted = int(guild_id)
     if isinstance(request.user, ApiKeyPrincipal):  # the key's guilds are already known
         guild = cached_guild(wanted) if wanted in request.user.guild_ids else None
     else:
@@ -37,6 +45,24 @@ def guild_in_scope(request: Request, guild_id: str) -> Guild:
     if guild is None:
         raise Http404
     return guild
+
+
+class FormatNegotiation(DefaultContentNegotiation):
+    """``?format=`` must name one of the endpoint's renderers: anything else (also an empty
+    value) answers 400 naming ``format``, where DRF answers 404."""
+
+    def select_renderer(
+        self, request: Request, renderers: list[BaseRenderer], format_suffix: str | None = None
+    ) -> tuple[BaseRenderer, str]:
+        wanted = request.query_params.get(api_settings.URL_FORMAT_OVERRIDE)
+        known = [renderer.format for renderer in renderers]
+        if wanted is not None and format_suffix is None and wanted not in known:
+            raise ValidationError({"format": [f"must be one of {', '.join(known)}."]})
+        return super().select_renderer(request, renderers, format_suffix)
+
+
+class ApiViewSet(viewsets.ViewSet):
+    content_negotiation_class = FormatNegotiation
 
 
 class GuildSerializer(serializers.ModelSerializer):
@@ -49,8 +75,11 @@ class GuildSerializer(serializers.ModelSerializer):
         fields = ("guildId", "name", "icon", "memberCount", "isActive", "timezone")
 
 
-class GuildViewSet(viewsets.ViewSet):
-    @extend_schema(responses=GuildSerializer(many=True), summary="The caller's guilds")
+class GuildViewSet(ApiViewSet):
+    @extend_schema(
+        responses=responses(GuildSerializer(many=True), codes=(400, 401, 429)),
+        summary="The caller's guilds",
+    )
     def list(self, request: Request) -> Response:
         guilds = accessible_guilds(request.user).order_by("guild_id")
         return Response(GuildSerializer(guilds, many=True).data)

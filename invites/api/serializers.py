@@ -4,13 +4,15 @@ from __future__ import annotations
 
 from rest_framework import serializers
 
+from guilds.api.fields import IntegerField
+
 
 class InviteStatsQuery(serializers.Serializer):
-    limit = serializers.IntegerField(min_value=1, max_value=100, default=10)
+    limit = IntegerField(min_value=1, max_value=100, default=10)
 
 
 class GrowthQuery(serializers.Serializer):
-    days = serializers.IntegerField(min_value=1, max_value=366, default=30)
+    days = IntegerField(min_value=1, max_value=366, default=30)
 
 
 class Inviter(serializers.Serializer):

@@ -7,23 +7,23 @@ from datetime import timedelta
 
 from django.utils import timezone
 from drf_spectacular.utils import extend_schema
-from rest_framework import viewsets
 from rest_framework.decorators import action
 from rest_framework.request import Request
 from rest_framework.response import Response
 
-from guilds.api.views import GUILD_PATH, guild_in_scope, valid
+from guilds.api.openapi import GUILD_PATH, responses
+from guilds.api.views import ApiViewSet, guild_in_scope, valid
 from guilds.selectors import zone_of
 from invites import selectors
 from invites.api import serializers as s
 
 
-class InvitesViewSet(viewsets.ViewSet):
+class InvitesViewSet(ApiViewSet):
     lookup_field = "guild_id"
 
     @extend_schema(
         parameters=[GUILD_PATH, s.InviteStatsQuery],
-        responses=s.InviteStats,
+        responses=responses(s.InviteStats),
         summary="Top inviters and active invites",
     )
     @action(detail=False, methods=["get"])
@@ -36,7 +36,7 @@ class InvitesViewSet(viewsets.ViewSet):
 
     @extend_schema(
         parameters=[GUILD_PATH, s.GrowthQuery],
-        responses=s.Growth,
+        responses=responses(s.Growth),
         summary="Joins, leaves and net per day; retention of new members after 1, 7, 30 days",
     )
     @action(detail=False, methods=["get"])

@@ -5,33 +5,48 @@ from __future__ import annotations
 
 from typing import Any
 
+from drf_spectacular.utils import extend_schema_field
 from rest_framework import serializers
 
+from guilds.api.fields import SNOWFLAKE_PATTERN
 from moderation.api.fields import InstantField, PageQuery, SnowflakeField
 from moderation.models import Action
 
 
-class CasesQuery(PageQuery):
-    action = serializers.CharField(
-        required=False, help_text=f"one of {', '.join(Action.values)} (any case)"
-    )
-    targetUserId = SnowflakeField(required=False)
-    moderatorId = serializers.CharField(
-        required=False, help_text="a user id, or `system` for actions without a moderator"
-    )
-    since = InstantField(required=False, help_text="ISO 8601 or epoch ms; inclusive")
-    until = InstantField(required=False, help_text="ISO 8601 or epoch ms; exclusive")
+@extend_schema_field(
+    {"type": "string", "enum": list(Action.values), "description": "an action (any case)"}
+)
+class ActionField(serializers.CharField):
+    def __init__(self, **kwargs: Any) -> None:
+        super().__init__(trim_whitespace=False, **kwargs)
 
-    def validate_action(self, value: str) -> str:
-        action = value.strip().upper()
+    def to_internal_value(self, data: Any) -> str:
+        action = super().to_internal_value(data).upper()
         if action not in Action.values:
             raise serializers.ValidationError(f"must be one of {', '.join(Action.values)}.")
         return action
 
-    def validate_moderatorId(self, value: str) -> int | str:
-        if value.strip().lower() == "system":
+
+@extend_schema_field(
+    {
+        "type": "string",
+        "pattern": f"^(?:system|{SNOWFLAKE_PATTERN[1:-1]})$",
+        "description": "a user id, or `system` (any case) for actions without a moderator",
+    }
+)
+class ModeratorField(SnowflakeField):
+    def to_internal_value(self, data: Any) -> int | str:
+        if isinstance(data, str) and data.lower() == "system":
             return "system"
-        return SnowflakeField().to_internal_value(value)
+        return super().to_internal_value(data)
+
+
+class CasesQuery(PageQuery):
+    action = ActionField(required=False)
+    targetUserId = SnowflakeField(required=False)
+    moderatorId = ModeratorField(required=False)
+    since = InstantField(required=False, help_text=f"{InstantField.HELP}; inclusive")
+    until = InstantField(required=False, help_text=f"{InstantField.HELP}; exclusive, after since")
 
     def validate(self, attrs: dict[str, Any]) -> dict[str, Any]:
         since, until = attrs.get("since"), attrs.get("until")

@@ -4,25 +4,32 @@ and guild scoping as the stats API (out-of-scope guilds answer 404)."""
 from __future__ import annotations
 
 from drf_spectacular.utils import OpenApiParameter, extend_schema
-from rest_framework import viewsets
 from rest_framework.decorators import action
 from rest_framework.request import Request
 from rest_framework.response import Response
 
-from guilds.api.views import GUILD_PATH, guild_in_scope, valid
+from guilds.api.fields import SNOWFLAKE_HELP, SNOWFLAKE_PATTERN
+from guilds.api.openapi import GUILD_PATH, responses
+from guilds.api.views import ApiViewSet, guild_in_scope, valid
 from invites import selectors as invite_selectors
 from moderation import selectors
 from moderation.api import serializers as s
 
-USER_PATH = OpenApiParameter("user_id", str, OpenApiParameter.PATH, description="user id")
+USER_PATH = OpenApiParameter(
+    "user_id",
+    str,
+    OpenApiParameter.PATH,
+    pattern=SNOWFLAKE_PATTERN,
+    description=f"{SNOWFLAKE_HELP}; anything else answers 400 (userId)",
+)
 
 
-class ModerationViewSet(viewsets.ViewSet):
+class ModerationViewSet(ApiViewSet):
     lookup_field = "guild_id"
 
     @extend_schema(
         parameters=[GUILD_PATH, s.CasesQuery],
-        responses=s.CasePage,
+        responses=responses(s.CasePage),
         summary="Moderation cases, newest first",
     )
     @action(detail=False, methods=["get"])
@@ -41,7 +48,9 @@ class ModerationViewSet(viewsets.ViewSet):
         )
         return Response(selectors.case_page(rows, page=q["page"], page_size=q["pageSize"]))
 
-    @extend_schema(parameters=[GUILD_PATH], responses=s.RecentCases, summary="The latest 50 cases")
+    @extend_schema(
+        parameters=[GUILD_PATH], responses=responses(s.RecentCases), summary="The latest 50 cases"
+    )
     @action(detail=False, methods=["get"])
     def recent(self, request: Request, guild_id: str) -> Response:
         guild = guild_in_scope(request, guild_id)
@@ -49,7 +58,7 @@ class ModerationViewSet(viewsets.ViewSet):
 
     @extend_schema(
         parameters=[GUILD_PATH, USER_PATH],
-        responses=s.UserHistory,
+        responses=responses(s.UserHistory),
         summary="One member's case history and membership",
     )
     @action(detail=False, methods=["get"], url_path=r"users/(?P<user_id>[^/]+)")

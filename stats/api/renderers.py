@@ -30,6 +30,10 @@ _ENCODER = msgspec.json.Encoder(enc_hook=str)
 
 
 class CSVRenderer(BaseRenderer):
+    """``{"header": [...], "rows": [...]}`` as CSV: the header line always (an export with no
+    rows is still a CSV file, and a non-empty body keeps its Content-Type: DRF drops it from
+    empty ones), then one line per row. Any other body (an error) is one row of its keys."""
+
     media_type = "text/csv"
     format = "csv"
     charset = "utf-8"
@@ -40,16 +44,15 @@ class CSVRenderer(BaseRenderer):
         accepted_media_type: str | None = None,
         renderer_context: Mapping[str, Any] | None = None,
     ) -> bytes:
-        rows: Iterable[Mapping[str, Any]] = data if isinstance(data, list) else []
-        if isinstance(data, dict) and not isinstance(data.get("rows"), list):
-            rows = [data]  # an error body: still valid CSV
-        elif isinstance(data, dict):
-            rows = data["rows"]
+        if isinstance(data, dict) and isinstance(data.get("rows"), list):
+            rows: Iterable[Mapping[str, Any]] = data["rows"]
+            header = list(data.get("header") or (data["rows"][0] if data["rows"] else []))
+        else:  # an error body: still valid CSV
+            rows = [data] if isinstance(data, dict) else []
+            header = list(data) if isinstance(data, dict) else ["detail"]
         buffer = io.StringIO()
-        writer: csv.DictWriter | None = None
+        writer = csv.DictWriter(buffer, fieldnames=header, extrasaction="ignore")
+        writer.writeheader()
         for row in rows:
-            if writer is None:
-                writer = csv.DictWriter(buffer, fieldnames=list(row), extrasaction="ignore")
-                writer.writeheader()
             writer.writerow({k: "" if v is None else v for k, v in row.items()})
         return buffer.getvalue().encode(self.charset)

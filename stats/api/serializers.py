@@ -5,6 +5,7 @@ from __future__ import annotations
 
 from rest_framework import serializers
 
+from guilds.api.fields import COUNT_MAX, PAGE_MAX, IntegerField
 from stats.api_selectors import GRANULARITIES, HEATMAP_PERIODS
 from stats.periods import PERIODS
 
@@ -14,14 +15,14 @@ class PeriodQuery(serializers.Serializer):
 
 
 class MembersQuery(serializers.Serializer):
-    page = serializers.IntegerField(min_value=1, default=1)
-    pageSize = serializers.IntegerField(min_value=1, max_value=100, default=20)
+    page = IntegerField(min_value=1, max_value=PAGE_MAX, default=1)
+    pageSize = IntegerField(min_value=1, max_value=100, default=20)
     sortBy = serializers.ChoiceField(
         choices=("messages", "voice", "reactions", "lastSeen"), default="messages"
     )
     sortOrder = serializers.ChoiceField(choices=("asc", "desc"), default="desc")
-    minMessages = serializers.IntegerField(min_value=0, required=False)
-    minVoiceMinutes = serializers.IntegerField(min_value=0, required=False)
+    minMessages = IntegerField(min_value=0, max_value=COUNT_MAX, required=False)
+    minVoiceMinutes = IntegerField(min_value=0, max_value=COUNT_MAX, required=False)
     activeOnly = serializers.BooleanField(default=False)
 
 
@@ -30,7 +31,7 @@ class LeaderboardQuery(serializers.Serializer):
         choices=("messages", "voice", "reactions", "overall"), default="messages"
     )
     period = serializers.ChoiceField(choices=PERIODS, default="all")
-    limit = serializers.IntegerField(min_value=1, max_value=100, default=10)
+    limit = IntegerField(min_value=1, max_value=100, default=10)
 
 
 class ActivityQuery(serializers.Serializer):

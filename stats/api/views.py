@@ -8,30 +8,26 @@ from collections.abc import Callable
 from django.conf import settings
 from django.core.cache import cache
 from django.utils import timezone
-from drf_spectacular.utils import OpenApiParameter, extend_schema
-from rest_framework import viewsets
+from drf_spectacular.utils import extend_schema
 from rest_framework.decorators import action
 from rest_framework.request import Request
 from rest_framework.response import Response
 
-from guilds.api.views import GUILD_PATH, guild_in_scope, valid
+from guilds.api.openapi import CSV_ATTACHMENT, GUILD_PATH, format_param, responses
+from guilds.api.views import ApiViewSet, guild_in_scope, valid
 from guilds.models import Guild
 from stats import api_selectors
 from stats.api import serializers as s
 from stats.api.renderers import CSVRenderer, JSONRenderer
 
-FORMAT_PARAM = OpenApiParameter(
-    "format", str, enum=["json", "csv"], description="csv: every matching member, as a file"
-)
-ACTIVITY_FORMAT = OpenApiParameter(
-    "format", str, enum=["json", "csv"], description="csv: the data points, as a file"
-)
+MEMBER_COLUMNS = list(s.Member().fields)
+POINT_COLUMNS = list(s.ActivityPoint().fields)
 
 
-class GuildStatsViewSet(viewsets.ViewSet):
+class GuildStatsViewSet(ApiViewSet):
     lookup_field = "guild_id"
 
-    @extend_schema(parameters=[GUILD_PATH, s.PeriodQuery], responses=s.Dashboard)
+    @extend_schema(parameters=[GUILD_PATH, s.PeriodQuery], responses=responses(s.Dashboard))
     @action(detail=False, methods=["get"])
     def dashboard(self, request: Request, guild_id: str) -> Response:
         guild = guild_in_scope(request, guild_id)
@@ -44,8 +40,13 @@ class GuildStatsViewSet(viewsets.ViewSet):
         )
 
     @extend_schema(
-        parameters=[GUILD_PATH, s.MembersQuery, FORMAT_PARAM],
-        responses={(200, "application/json"): s.MemberPage, (200, "text/csv"): str},
+        parameters=[
+            GUILD_PATH,
+            s.MembersQuery,
+            format_param("every matching member"),
+            CSV_ATTACHMENT,
+        ],
+        responses=responses(s.MemberPage, csv=True),
     )
     @action(detail=False, methods=["get"], renderer_classes=[JSONRenderer, CSVRenderer])
     def members(self, request: Request, guild_id: str) -> Response:
@@ -61,7 +62,10 @@ class GuildStatsViewSet(viewsets.ViewSet):
             guild, sort_by=q["sortBy"], sort_order=q["sortOrder"], **filters
         )
         if request.accepted_renderer.format == "csv":  # every matching member, not one page
-            body = {"rows": [api_selectors.member_row(m) for m in rows.iterator()]}
+            body = {
+                "header": MEMBER_COLUMNS,
+                "rows": [api_selectors.member_row(m) for m in rows.iterator()],
+            }
             return Response(body, headers={"Content-Disposition": _attachment(guild, "members")})
 
         def page() -> dict:
@@ -74,7 +78,9 @@ class GuildStatsViewSet(viewsets.ViewSet):
             _cached(("members", guild.guild_id, *(f"{k}={v}" for k, v in sorted(q.items()))), page)
         )
 
-    @extend_schema(parameters=[GUILD_PATH, s.LeaderboardQuery], responses=s.Leaderboard)
+    @extend_schema(
+        parameters=[GUILD_PATH, s.LeaderboardQuery], responses=responses(s.Leaderboard)
+    )
     @action(detail=False, methods=["get"])
     def leaderboard(self, request: Request, guild_id: str) -> Response:
         guild = guild_in_scope(request, guild_id)
@@ -92,7 +98,7 @@ class GuildStatsViewSet(viewsets.ViewSet):
             )
         )
 
-    @extend_schema(parameters=[GUILD_PATH], responses=s.Overview)
+    @extend_schema(parameters=[GUILD_PATH], responses=responses(s.Overview))
     @action(detail=False, methods=["get"])
     def overview(self, request: Request, guild_id: str) -> Response:
         guild = guild_in_scope(request, guild_id)
@@ -103,8 +109,8 @@ class GuildStatsViewSet(viewsets.ViewSet):
         )
 
     @extend_schema(
-        parameters=[GUILD_PATH, s.ActivityQuery, ACTIVITY_FORMAT],
-        responses={(200, "application/json"): s.Activity, (200, "text/csv"): str},
+        parameters=[GUILD_PATH, s.ActivityQuery, format_param("the data points"), CSV_ATTACHMENT],
+        responses=responses(s.Activity, csv=True),
     )
     @action(detail=False, methods=["get"], renderer_classes=[JSONRenderer, CSVRenderer])
     def activity(self, request: Request, guild_id: str) -> Response:
@@ -118,12 +124,12 @@ class GuildStatsViewSet(viewsets.ViewSet):
         )
         if request.accepted_renderer.format == "csv":
             return Response(
-                {"rows": body["dataPoints"]},
+                {"header": POINT_COLUMNS, "rows": body["dataPoints"]},
                 headers={"Content-Disposition": _attachment(guild, "activity")},
             )
         return Response(body)
 
-    @extend_schema(parameters=[GUILD_PATH, s.HeatmapQuery], responses=s.Heatmap)
+    @extend_schema(parameters=[GUILD_PATH, s.HeatmapQuery], responses=responses(s.Heatmap))
     @action(detail=False, methods=["get"])
     def heatmap(self, request: Request, guild_id: str) -> Response:
         guild = guild_in_scope(request, guild_id)

@@ -8,7 +8,7 @@ from typing import TYPE_CHECKING
 from stats.services.counting import CounterDeltas
 
 if TYPE_CHECKING:
-    from stats.services.processing import StoredEvent
+    from core.events import StoredEvent
 
 
 def apply_message_events(events: Sequence[StoredEvent], deltas: CounterDeltas) -> None:

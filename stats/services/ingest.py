@@ -94,6 +94,10 @@ def decode_frame(raw: bytes | str) -> list[msgspec.Raw]:
         ) from None
     except msgspec.DecodeError as exc:
         raise FrameError(f"frame is not valid JSON: {exc}", code="not_json") from None
+    except UnicodeDecodeError:
+        raise FrameError("frame is not valid UTF-8", code="not_json") from None
+    except RecursionError:
+        raise FrameError("frame is nested too deeply", code="bad_shape") from None
     if isinstance(payload, Envelope):
         payload = payload.data
     if len(payload) > limits["MAX_BATCH_EVENTS"]:

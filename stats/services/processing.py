@@ -16,7 +16,6 @@ from collections import defaultdict
 from collections.abc import Callable, Sequence
 from dataclasses import dataclass
 from datetime import UTC, datetime, timedelta
-from typing import Any
 
 import msgspec
 from django.conf import settings
@@ -24,16 +23,24 @@ from django.db import connection, transaction
 from django.db.models import Count
 from django.utils import timezone
 
+from core.db import is_transient
+from core.events import StoredEvent
 from guilds.selectors import counting_settings
 from guilds.services import apply_guild_events, ensure_guilds
 from invites.services import INVITE_EVENT_TYPES, apply_invite_events
 from moderation.services import MODERATION_EVENT_TYPES, apply_moderation_events
 from stats import metrics
 from stats.events import GUILD_TYPES, SNAPSHOT_TYPES, VOICE_TYPES
-from stats.models import Event, IngestBatch, VoiceSession
+from stats.models import Event, IngestBatch, QuarantinedEvent, VoiceSession
 from stats.selectors import known_bots
 from stats.services.activity import apply_message_events, apply_reaction_events
 from stats.services.counting import CounterDeltas
+from stats.services.quarantine import (
+    Failure,
+    as_stored_event,
+    quarantine_events,
+    record_attempts,
+)
 from stats.services.rollups import mark_stale_buckets
 from stats.services.scheduling import release_drain
 from stats.services.snapshots import apply_snapshot_events, load_snapshot_sources
@@ -45,20 +52,6 @@ log = logging.getLogger(__name__)
 # Advisory-lock namespace: shard s locks LOCK_BASE + s.
 LOCK_BASE = 0x6775_696C_0000  # "guil"
 EPOCH = datetime(1970, 1, 1, tzinfo=UTC)
-
-
-@dataclass(slots=True)
-class StoredEvent:
-    id: int
-    type: str
-    guild_id: int
-    user_id: int | None
-    channel_id: int | None
-    timestamp: datetime
-    data: dict[str, Any] | None
-    # The author is a bot account (``data.bot`` is true); read separately so that events whose
-    # processors need no ``data`` do not have to load it.
-    bot: bool = False
 
 
 Handler = Callable[[Sequence[StoredEvent], CounterDeltas], None]
@@ -97,12 +90,20 @@ def process_batches(batch_ids: Sequence[int], *, wait: bool = True) -> ProcessRe
         set(IngestBatch.objects.filter(pk__in=list(batch_ids)).values_list("shard", flat=True))
     )
     applied, leftover = 0, []
+    failure: BaseException | None = None
     for shard in shards:
         release_drain(shard)  # from here on, a newly committed batch enqueues its own task
-        result = drain_shard(shard, wait=wait)
+        try:
+            result = drain_shard(shard, wait=wait)
+        except Exception as exc:  # transient (poison events are quarantined): other shards go on
+            log.warning("shard %s not drained: %s", shard, exc)
+            failure = failure or exc
+            continue
         applied += result.applied
         if result.next_batch_id is not None:
             leftover.append(result.next_batch_id)
+    if failure is not None:  # the task fails; the sweeper re-enqueues what is still pending
+        raise failure
     return ProcessResult(applied, leftover)
 
 
@@ -123,8 +124,9 @@ def drain_shard(shard: int, *, wait: bool = True, max_chunks: int = 20) -> Drain
                 return DrainResult(applied, busy=applied == 0)
             batch_ids, events = _take_chunk(shard)
             if batch_ids:
-                apply_events(events)
-                mark_stale_buckets(events)  # late events for buckets already filled
+                failed = apply_isolating(events)
+                if failed:
+                    quarantine_events(shard, failed)
                 IngestBatch.objects.filter(pk__in=batch_ids).update(processed_at=timezone.now())
         if not batch_ids:  # lock released: anything committed meanwhile is visible now
             if _has_pending(shard):
@@ -206,10 +208,16 @@ def _load_events(batch_ids: list[int]) -> list[StoredEvent]:
         rows = (
             Event.objects.filter(batch_id__in=batch_ids)
             .order_by("timestamp", "id")
-            .values_list("id", "type", "guild_id", "user_id", "channel_id", "timestamp", "data")
+            .values_list(
+                "id", "type", "guild_id", "user_id", "channel_id", "timestamp", "data", "batch_id"
+            )
         )
         return [
-            StoredEvent(*row, bot=isinstance(row[6], dict) and row[6].get("bot") is True)
+            StoredEvent(
+                *row[:7],
+                bot=isinstance(row[6], dict) and row[6].get("bot") is True,
+                batch_id=row[7],
+            )
             for row in rows
         ]
     # PostgreSQL: one raw query, epoch milliseconds instead of parsed timestamps, and JSON only
@@ -219,7 +227,7 @@ def _load_events(batch_ids: list[int]) -> list[StoredEvent]:
             "SELECT id, type, guild_id, user_id, channel_id, "
             "(extract(epoch FROM timestamp) * 1000)::bigint, "
             "CASE WHEN type = ANY(%s) THEN data END, "
-            "coalesce(data @> '{\"bot\": true}', false) "
+            "coalesce(data @> '{\"bot\": true}', false), batch_id "
             "FROM events WHERE batch_id = ANY(%s) ORDER BY timestamp, id",
             [TYPES_READING_DATA, batch_ids],
         )
@@ -234,9 +242,63 @@ def _load_events(batch_ids: list[int]) -> list[StoredEvent]:
             EPOCH + timedelta(milliseconds=ms),
             None if data is None else (_decode_json(data) if isinstance(data, str) else data),
             bot,
+            batch,
         )
-        for id_, type_, guild, user, channel, ms, data, bot in rows
+        for id_, type_, guild, user, channel, ms, data, bot, batch in rows
     ]
+
+
+def apply_isolating(events: Sequence[StoredEvent]) -> list[Failure]:
+    """Apply ``events`` in a savepoint; if that fails through the events' own fault, bisect
+    (in order, so transitions still line up) until each failing event stands alone, apply
+    everything else and return the failing events with their errors. Transient database
+    errors propagate: the whole chunk is retried. The happy path costs one savepoint."""
+    failed: list[Failure] = []
+    _apply_or_bisect(list(events), failed)
+    return failed
+
+
+def _apply_or_bisect(events: list[StoredEvent], failed: list[Failure]) -> None:
+    try:
+        with transaction.atomic():
+            apply_events(events)
+            mark_stale_buckets(events)  # late events for buckets already filled
+        return
+    except Exception as exc:
+        if is_transient(exc):
+            raise
+        if len(events) == 1:
+            failed.append((events[0], exc))
+            return
+    middle = len(events) // 2
+    _apply_or_bisect(events[:middle], failed)
+    _apply_or_bisect(events[middle:], failed)
+
+
+def replay_quarantined(
+    event_ids: Sequence[int] | None = None, guild_ids: Sequence[int] | None = None
+) -> tuple[int, int]:
+    """Apply quarantined events again (all, or those given), shard by shard under the shard's
+    lock, in timestamp order; applied ones leave the quarantine in the same transaction.
+    Returns (applied, still failing)."""
+    rows = QuarantinedEvent.objects.all()
+    if event_ids is not None:
+        rows = rows.filter(event_id__in=list(event_ids))
+    if guild_ids is not None:
+        rows = rows.filter(guild_id__in=list(guild_ids))
+    applied = failing = 0
+    for shard in sorted(set(rows.values_list("shard", flat=True))):
+        with transaction.atomic():
+            try_lock(LOCK_BASE + shard, wait=True)
+            batch = list(rows.filter(shard=shard).order_by("timestamp", "event_id"))
+            errors = {
+                event.id: exc
+                for event, exc in apply_isolating([as_stored_event(row) for row in batch])
+            }
+            record_attempts(batch, errors)
+        applied += len(batch) - len(errors)
+        failing += len(errors)
+    return applied, failing
 
 
 def apply_events(events: Sequence[StoredEvent]) -> None:

@@ -43,7 +43,7 @@ from stats.models import Event, FillState, MetricsSnapshot, StaleBucket
 from stats.sql import session_lock
 
 if TYPE_CHECKING:
-    from stats.services.processing import StoredEvent
+    from core.events import StoredEvent
 
 FIVE_MINUTES = timedelta(minutes=5)
 HOUR = timedelta(hours=1)

@@ -26,13 +26,14 @@ from typing import TYPE_CHECKING, Any
 import msgspec
 from django.db.models import Max, Q
 
+from core.ids import snowflake_or_none
 from stats.events import VOICE_TYPES
 from stats.models import ActivitySource, Event, SnapshotActivity
 from stats.services.counting import CounterDeltas, local_day
 from stats.snapshot_data import SNAPSHOT_SCHEMAS, MemberActivitySnapshotData, MetricsSnapshotData
 
 if TYPE_CHECKING:
-    from stats.services.processing import StoredEvent
+    from core.events import StoredEvent
 
 RAW_ACTIVITY_TYPES = sorted({"MESSAGE_CREATE", "MESSAGE_REACTION_ADD"} | VOICE_TYPES)
 EPOCH = datetime(1970, 1, 1, tzinfo=UTC)
@@ -104,10 +105,6 @@ def _seconds(minutes: float) -> int:
     return int(minutes * 60 + 0.5)
 
 
-def _snowflake(value: str) -> int | None:
-    return int(value) if value.isdigit() and len(value) <= 19 else None
-
-
 def _count_metrics(
     guild_id: int, start: datetime, end: datetime, data: MetricsSnapshotData, deltas: CounterDeltas
 ) -> list[SnapshotActivity]:
@@ -122,7 +119,7 @@ def _count_metrics(
         (metrics.reactions.by_member, 2, None),
     ):
         for key, value in field.items():
-            user = _snowflake(key)
+            user = snowflake_or_none(key)
             if user is None or not deltas.is_counted(guild_id, user, None):
                 continue
             members.setdefault(user, [0, 0, 0])[index] += scale(value) if scale else value
@@ -132,7 +129,7 @@ def _count_metrics(
         (metrics.voice.by_channel, 1, _seconds),
     ):
         for key, value in field.items():
-            channel = _snowflake(key)
+            channel = snowflake_or_none(key)
             if channel is None or channel in deltas.guild(guild_id).excluded_channel_ids:
                 continue
             channels.setdefault(channel, [0, 0])[index] += scale(value) if scale else value
@@ -162,7 +159,7 @@ def _count_member_activity(
     channels: dict[int, list[int]] = {}
     received: dict[int, int] = {}
     for member in data.members:
-        user = _snowflake(member.user_id)
+        user = snowflake_or_none(member.user_id)
         if user is None or not deltas.is_counted(guild_id, user, None):
             continue
         counts = members.setdefault(user, [0, 0, 0])
@@ -171,7 +168,7 @@ def _count_member_activity(
             (member.voice.by_channel, 1, _seconds),
         ):
             for key, value in field.items():
-                channel = _snowflake(key)
+                channel = snowflake_or_none(key)
                 if channel is None or channel in excluded:
                     continue
                 amount = scale(value) if scale else value

@@ -21,7 +21,7 @@ from stats.services.counting import CounterDeltas, MemberKey
 from stats.sql import Column, bulk_insert, register_stage, tuples_filter
 
 if TYPE_CHECKING:
-    from stats.services.processing import StoredEvent
+    from core.events import StoredEvent
 
 SESSION_COLUMNS = (
     Column("guild_id", "bigint"),

@@ -53,6 +53,18 @@ def test_matrix(keys, endpoint):
     assert get(url.format(GUILD)) == 401
 
 
+@pytest.mark.parametrize(
+    "guild",
+    ["%C2%B2", f"0{GUILD}", "0", "-1", "9223372036854775808", "%20" + GUILD, "1e5"],
+)
+@pytest.mark.parametrize("path", ["stats/dashboard", "moderation/recent", "invites/stats"])
+def test_anything_but_a_discord_id_answers_404(keys, guild, path):
+    """A superscript two ("²".isdigit() is true, int("²") raises) used to answer 500."""
+    headers = {"HTTP_AUTHORIZATION": f"Bearer {keys['both']}"}
+    response = Client().get(f"/api/guilds/{guild}/{path}", **headers)
+    assert (response.status_code, response.json()) == (404, {"detail": "Not found."})
+
+
 def test_guild_list_shows_only_the_callers_guilds(keys):
     Guild.objects.filter(guild_id=int(GUILD)).update(name="First")
     response = Client().get("/api/guilds/", HTTP_AUTHORIZATION=f"Bearer {keys['first']}")

@@ -237,6 +237,21 @@ def test_periods_follow_the_guild_timezone(api, key_for_guild, frozen, ingest):
         ("leaderboard?limit=0", "limit"),
         ("leaderboard?limit=1000", "limit"),
         ("leaderboard?period=Week", "period"),
+        # bounded, as the schema says (10¹⁹ used to overflow the database: 500)
+        ("members?page=10000000000000000000", "page"),
+        ("members?page=1000001", "page"),
+        ("members?minMessages=1000000001", "minMessages"),
+        ("members?minVoiceMinutes=99999999999999999999", "minVoiceMinutes"),
+        ("members?page=%D9%A7", "page"),  # an Arabic-Indic 7: int() reads it, the schema not
+        ("members?page=1.0", "page"),
+        # empty is not "not given"
+        ("dashboard?period=", "period"),
+        ("members?pageSize=", "pageSize"),
+        ("members?activeOnly=", "activeOnly"),
+        # a format the endpoint does not render (DRF answers 404)
+        ("members?format=xml", "format"),
+        ("members?format=", "format"),
+        ("dashboard?format=csv", "format"),
     ],
 )
 def test_bad_parameters_answer_400_naming_the_field(api, key_for_guild, path, field):
@@ -282,6 +297,18 @@ def test_members_csv_export_has_every_matching_member(api, key_for_guild, activi
     assert lines[0].split(",")[:3] == ["userId", "guildId", "totalMessages"]
     assert [line.split(",")[0] for line in lines[1:]] == [ALICE, CAROL, DAVE]
     assert lines[1].split(",")[2] == "6"
+
+
+def test_an_empty_csv_export_is_a_csv_file(api, key_for_guild, activity):
+    response = api(key_for_guild).get(
+        f"/api/guilds/{GUILD}/stats/members?format=csv&minMessages=1000"
+    )
+    assert response.status_code == 200
+    assert response["Content-Type"].startswith("text/csv")
+    assert response.content.decode().splitlines() == [
+        "userId,guildId,totalMessages,totalVoiceMinutes,totalVoiceSeconds,totalReactionsGiven,"
+        "totalReactionsReceived,lastMessageAt,lastVoiceAt,lastSeen,joinedAt"
+    ]
 
 
 def test_dashboard_is_cached_for_a_while(api, key_for_guild, activity, frozen, ingest, settings):

@@ -9,10 +9,10 @@ from datetime import UTC, datetime, timedelta
 import pytest
 from django.db import connections, transaction
 
+from core.events import StoredEvent
 from moderation.models import ModerationCase
 from moderation.services import apply_moderation_events
 from stats.models import IngestBatch
-from stats.services.processing import StoredEvent
 from tests.concurrency import process_concurrently
 from tests.factories import audit_entry, ban, ms, snowflake
 

@@ -377,11 +377,11 @@ def test_a_data_that_is_not_an_object_or_missing_is_rejected(ingest):
     assert "userId" in ack["rejected"][2]["error"]
 
 
-def test_a_stored_event_that_no_longer_fits_its_schema_is_skipped_not_fatal(ingest):
-    """Rows stored before validation existed must not wedge the shard: the handler logs and
-    skips them, and the rest of the chunk is applied."""
-    from moderation.services import apply_moderation_events
-    from stats.services.processing import StoredEvent
+def test_a_stored_event_that_no_longer_fits_its_schema_is_quarantined_not_fatal(ingest):
+    """Rows stored before validation existed must not wedge the shard: processing isolates
+    them (to be quarantined), and the rest of the chunk is applied."""
+    from core.events import StoredEvent
+    from stats.services.processing import apply_isolating
 
     g = int(snowflake())
     events = [
@@ -390,7 +390,11 @@ def test_a_stored_event_that_no_longer_fits_its_schema_is_skipped_not_fatal(inge
         StoredEvent(3, "GUILD_BAN_ADD", g, None, None, ORIGIN, {"targetUserId": "7"}),
     ]
     with transaction.atomic():  # as in processing: one transaction per chunk
-        assert apply_moderation_events(events) == 1
+        failed = apply_isolating(events)
+    assert [(event.id, type(exc).__name__) for event, exc in failed] == [
+        (1, "ValidationError"),
+        (2, "ValidationError"),
+    ]
     assert cases(str(g)) == [(1, "BAN", 7, None, "")]
 
 

@@ -1,0 +1,82 @@
+"""The embedded Celery broker: kombu's filesystem transport, without its two write races.
+
+Without Redis (``make run``'s embedded default) the web process, the worker and Beat share
+queues through files under ``var/broker``. Why this transport: it needs no server and no extra
+package, survives restarts of any process (a message is a file), and is kombu's own. Its
+alternatives were worse here: kombu's SQLAlchemy transport on SQLite adds a dependency and
+fails with "database is locked" under concurrent writers; an in-memory transport cannot cross
+processes.
+
+Kombu 5.7's filesystem transport writes a message by creating the file and then writing it, and
+creates an exchange's binding table the same way. A reader that lists the folder in between
+reads an empty file and raises ``JSONDecodeError``: Beat or the worker died of it after a few
+minutes of ``make run`` (issue 8). Here a message is written to a hidden temporary name and
+renamed into place (``os.replace`` is atomic on POSIX), a binding table is created with
+``os.link`` (atomic, and it fails rather than overwrites when another process won the race),
+and a message that still cannot be decoded (left by an old version) is dropped with a warning
+instead of killing the consumer: the ingest sweeper re-enqueues any batch whose task was lost.
+Checked by the 30-minute soak (``bench/soak_embedded.py``).
+"""
+
+from __future__ import annotations
+
+import logging
+import os
+import tempfile
+import uuid
+from time import monotonic
+
+from kombu.exceptions import ChannelError
+from kombu.transport import filesystem
+from kombu.utils.encoding import str_to_bytes
+from kombu.utils.json import dumps
+
+log = logging.getLogger(__name__)
+
+
+class Channel(filesystem.Channel):
+    def _put(self, queue, payload, **kwargs):  # type: ignore[no-untyped-def]
+        name = f"{round(monotonic() * 1000)}_{uuid.uuid4()}.{queue}.msg"
+        final = os.path.join(self.data_folder_out, name)
+        # a leading dot keeps the partial file out of _get's "<stamp>.<queue>.msg" match
+        temp = os.path.join(self.data_folder_out, f".{name}.part")
+        try:
+            with open(temp, "wb") as f:
+                f.write(str_to_bytes(dumps(payload)))
+            os.replace(temp, final)
+        except OSError as exc:
+            raise ChannelError(f"Cannot add file {final!r} to directory") from exc
+
+    def _get(self, queue):  # type: ignore[no-untyped-def]
+        while True:
+            try:
+                return super()._get(queue)
+            except ValueError:  # an undecodable message (JSONDecodeError): drop it, go on
+                log.warning("dropped an undecodable message from queue %s", queue)
+
+    def get_table(self, exchange):  # type: ignore[no-untyped-def]
+        try:
+            return super().get_table(exchange)
+        except ValueError:  # a table left empty by an older version's interrupted write
+            return []
+
+    def _queue_bind(self, exchange, routing_key, pattern, queue):  # type: ignore[no-untyped-def]
+        file = self._exchange_file(exchange)
+        self.control_folder.mkdir(exist_ok=True)
+        if not file.exists():
+            row = filesystem.exchange_queue_t(routing_key or "", pattern or "", queue or "")
+            fd, temp = tempfile.mkstemp(dir=self.control_folder, prefix=".bind-")
+            try:
+                with os.fdopen(fd, "wb") as f:
+                    f.write(str_to_bytes(dumps([row])))
+                os.link(temp, file)
+                return
+            except FileExistsError:
+                pass  # another process created it first: add our row under its lock
+            finally:
+                os.unlink(temp)
+        super()._queue_bind(exchange, routing_key, pattern, queue)
+
+
+class Transport(filesystem.Transport):
+    Channel = Channel

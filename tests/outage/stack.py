@@ -1,0 +1,435 @@
+"""A private PostgreSQL, a private Redis and the real processes (uvicorn, a Celery worker and
+Beat) started as in the Procfile against them, for the outage tests.
+
+Nothing here touches the machine's shared PostgreSQL or Redis: both servers are started from
+their binaries on free ports in a temporary folder, and only they are stopped and restarted.
+Every process is started in its own session, so stopping it kills its whole process group
+(uvicorn's and Celery's children included).
+"""
+
+from __future__ import annotations
+
+import contextlib
+import glob
+import os
+import pwd
+import re
+import shutil
+import signal
+import socket
+import subprocess
+import tempfile
+import time
+from collections.abc import Callable
+from datetime import datetime
+from pathlib import Path
+from typing import Any
+
+import psycopg
+import redis
+import requests
+
+ROOT = Path(__file__).resolve().parents[2]
+VENV_BIN = ROOT / ".venv" / "bin"
+START_TIMEOUT = 90.0
+TASK_FAILED = re.compile(r"^\[([0-9-]+ [0-9:,]+): ERROR/[^\]]*\] Task \S+ raised unexpected")
+
+
+class StackUnavailable(Exception):
+    """PostgreSQL or Redis binaries are missing here: the tests skip."""
+
+
+def free_port() -> int:
+    with socket.socket() as sock:
+        sock.bind(("127.0.0.1", 0))
+        return int(sock.getsockname()[1])
+
+
+def wait_for(check: Callable[[], Any], timeout: float, what: str, every: float = 0.1) -> Any:
+    """Call ``check`` until it returns something truthy (exceptions count as not yet)."""
+    deadline = time.monotonic() + timeout
+    last: BaseException | None = None
+    while time.monotonic() < deadline:
+        try:
+            result = check()
+        except Exception as exc:
+            last = exc
+        else:
+            if result:
+                return result
+        time.sleep(every)
+    raise TimeoutError(f"{what} not within {timeout:.0f} s (last error: {last!r})")
+
+
+def _postgres_bin() -> Path:
+    found = os.environ.get("PG_BIN")
+    if found:
+        return Path(found)
+    candidates = sorted(glob.glob("/usr/lib/postgresql/*/bin/initdb"), reverse=True)
+    if candidates:
+        return Path(candidates[0]).parent
+    initdb = shutil.which("initdb")
+    if initdb:
+        return Path(initdb).parent
+    raise StackUnavailable("no PostgreSQL binaries (initdb); set PG_BIN")
+
+
+class PrivatePostgres:
+    """initdb into a temporary folder, trust auth, a free port; started and stopped by pg_ctl.
+
+    initdb and postgres refuse to run as root: as root, they run as the ``postgres`` user.
+    """
+
+    def __init__(self, folder: Path) -> None:
+        self.bin = _postgres_bin()
+        self.folder = folder / "pg"
+        self.data = self.folder / "data"
+        self.log = self.folder / "server.log"
+        self.port = free_port()
+        self.as_user: list[str] = []
+        self.folder.mkdir(parents=True)
+        if os.geteuid() == 0:
+            try:
+                user = pwd.getpwnam("postgres")
+            except KeyError as exc:
+                raise StackUnavailable("running as root and no postgres user") from exc
+            os.chown(self.folder, user.pw_uid, user.pw_gid)
+            self.as_user = ["runuser", "-u", "postgres", "--"]
+
+    @property
+    def url(self) -> str:
+        return f"postgres://postgres@127.0.0.1:{self.port}/guildstats"
+
+    def _run(self, *args: str, check: bool = True, timeout: float = 60) -> None:
+        subprocess.run(
+            [*self.as_user, *args],
+            check=check,
+            timeout=timeout,
+            stdout=subprocess.DEVNULL,
+            stderr=subprocess.DEVNULL,
+        )
+
+    def init(self) -> None:
+        self._run(
+            str(self.bin / "initdb"),
+            "-D",
+            str(self.data),
+            "-U",
+            "postgres",
+            "--auth=trust",
+            "--no-sync",
+            "-E",
+            "UTF8",
+        )
+        self.start()
+        with psycopg.connect(self.admin_url("postgres"), autocommit=True) as conn:
+            conn.execute("CREATE DATABASE guildstats")
+
+    def admin_url(self, database: str = "guildstats") -> str:
+        return f"postgresql://postgres@127.0.0.1:{self.port}/{database}"
+
+    def start(self) -> None:
+        options = (
+            f"-p {self.port} -c listen_addresses=127.0.0.1 -k {self.folder} "
+            "-c fsync=off -c full_page_writes=off -c max_connections=100"
+        )
+        self._run(
+            str(self.bin / "pg_ctl"),
+            "-D",
+            str(self.data),
+            "-l",
+            str(self.log),
+            "-o",
+            options,
+            "-w",
+            "-t",
+            "60",
+            "start",
+        )
+
+    def stop(self, *, check: bool = True) -> None:
+        # -m fast: every client connection is terminated at once (what a restart does to them)
+        self._run(
+            str(self.bin / "pg_ctl"), "-D", str(self.data), "-m", "fast", "-w", "stop", check=check
+        )
+
+    def connect(self) -> psycopg.Connection[Any]:
+        return psycopg.connect(self.admin_url(), autocommit=True, connect_timeout=2)
+
+
+class PrivateRedis:
+    def __init__(self, folder: Path) -> None:
+        if shutil.which("redis-server") is None:
+            raise StackUnavailable("no redis-server binary")
+        self.folder = folder
+        self.port = free_port()
+        self.process: subprocess.Popen[bytes] | None = None
+
+    @property
+    def url(self) -> str:
+        return f"redis://127.0.0.1:{self.port}/0"
+
+    def start(self) -> None:
+        # no persistence: a restart comes back empty, so whatever was queued is lost (the worst
+        # case: the sweeper must find the backlog in the database)
+        self.process = subprocess.Popen(
+            [
+                "redis-server",
+                "--port",
+                str(self.port),
+                "--bind",
+                "127.0.0.1",
+                "--save",
+                "",
+                "--appendonly",
+                "no",
+                "--dir",
+                str(self.folder),
+            ],
+            stdout=open(self.folder / "redis.log", "ab"),  # noqa: SIM115 - owned by the process
+            stderr=subprocess.STDOUT,
+            start_new_session=True,
+        )
+        client = redis.Redis(port=self.port, socket_connect_timeout=1)
+        wait_for(client.ping, 10, "redis-server up")
+        client.close()
+
+    def stop(self) -> None:
+        if self.process is not None and self.process.poll() is None:
+            self.process.terminate()
+            try:
+                self.process.wait(10)
+            except subprocess.TimeoutExpired:
+                self.process.kill()
+                self.process.wait(10)
+        self.process = None
+
+
+class Stack:
+    """The private servers, the migrated database, a bot token, an API key, and the processes."""
+
+    def __init__(self) -> None:
+        _postgres_bin()  # both raise StackUnavailable before anything is created
+        if shutil.which("redis-server") is None:
+            raise StackUnavailable("no redis-server binary")
+        if os.geteuid() == 0 and shutil.which("runuser") is None:
+            raise StackUnavailable("running as root without runuser")
+        self.folder = Path(tempfile.mkdtemp(prefix="guildstats-outage-"))
+        os.chmod(self.folder, 0o755)  # the postgres user must reach its folder inside
+        self.pg = PrivatePostgres(self.folder)
+        self.redis = PrivateRedis(self.folder)
+        self.web_port = free_port()
+        self.processes: dict[str, subprocess.Popen[bytes]] = {}
+        self.guild_id = "100000000000000777"
+        self.bot_token = ""
+        self.api_key = ""
+        self.http = requests.Session()
+        self.http.trust_env = False  # no proxy from the environment for 127.0.0.1
+
+    # --- environment ------------------------------------------------------------------------
+    def env(self, **extra: str) -> dict[str, str]:
+        """The outer test run's settings (its DATABASE_URL, var dir, metrics folder, …) are not
+        the processes' business: they get the private servers and a folder of their own."""
+        env = {
+            key: value
+            for key, value in os.environ.items()
+            if not key.startswith(("GUILDSTATS_", "CELERY_", "DJANGO_", "PROMETHEUS_"))
+            and key not in ("DATABASE_URL", "REDIS_URL")
+        }
+        var = self.folder / "var"
+        env.update(
+            DATABASE_URL=self.pg.url,
+            REDIS_URL=self.redis.url,
+            GUILDSTATS_VAR_DIR=str(var),
+            PROMETHEUS_MULTIPROC_DIR=str(var / "prometheus"),
+            PYTHONUNBUFFERED="1",
+            LOG_LEVEL="INFO",
+        )
+        env.update(extra)
+        return env
+
+    def manage(self, *args: str) -> str:
+        done = subprocess.run(
+            [str(VENV_BIN / "python"), "manage.py", *args],
+            cwd=ROOT,
+            env=self.env(),
+            capture_output=True,
+            text=True,
+            timeout=120,
+        )
+        if done.returncode:
+            raise RuntimeError(f"manage.py {' '.join(args)} failed:\n{done.stderr[-3000:]}")
+        return done.stdout.strip()
+
+    # --- processes --------------------------------------------------------------------------
+    def spawn(self, name: str, argv: list[str], **env: str) -> None:
+        log = open(self.folder / f"{name}.log", "ab")  # noqa: SIM115 - owned by the process
+        self.processes[name] = subprocess.Popen(
+            argv,
+            cwd=ROOT,
+            env=self.env(**env),
+            stdout=log,
+            stderr=subprocess.STDOUT,
+            start_new_session=True,  # its own process group: killed whole at the end
+        )
+
+    def start(self) -> None:
+        self.pg.init()
+        self.redis.start()
+        self.manage("migrate", "--noinput")
+        self.bot_token = self.manage("create_bot_token", "outage-bot").splitlines()[-1]
+        self.api_key = self.manage(
+            "create_api_key", "outage-reader", "--guild", self.guild_id
+        ).splitlines()[-1]
+        # the Procfile's three processes, with its options
+        self.spawn(
+            "web",
+            [
+                str(VENV_BIN / "uvicorn"),
+                "config.asgi:application",
+                "--host",
+                "127.0.0.1",
+                "--port",
+                str(self.web_port),
+                "--ws-max-size",
+                "16777216",
+                "--ws-per-message-deflate",
+                "false",
+                "--workers",
+                "1",
+                "--no-access-log",
+            ],
+        )
+        self.spawn(
+            "worker",
+            [str(VENV_BIN / "celery"), "-A", "config", "worker", "-l", "INFO", "-c", "2"],
+            GUILDSTATS_DB_POOL_MAX="0",
+        )
+        self.spawn(
+            "beat",
+            [
+                str(VENV_BIN / "celery"),
+                "-A",
+                "config",
+                "beat",
+                "-l",
+                "INFO",
+                "-s",
+                str(self.folder / "celerybeat-schedule"),
+            ],
+            GUILDSTATS_DB_POOL_MAX="0",
+        )
+        # healthy = database, Redis, and a worker heartbeat sent by Beat through Redis
+        wait_for(lambda: self.health()[0] == 200, START_TIMEOUT, "the stack healthy", every=0.5)
+
+    def check_alive(self) -> None:
+        for name, process in self.processes.items():
+            if process.poll() is not None:
+                raise AssertionError(f"{name} exited with {process.returncode}:\n{self.tail(name)}")
+
+    def tail(self, name: str, lines: int = 60) -> str:
+        path = self.folder / f"{name}.log"
+        if not path.exists():
+            return ""
+        return "\n".join(path.read_text(errors="replace").splitlines()[-lines:])
+
+    def close(self) -> None:
+        for process in self.processes.values():
+            _kill_group(process, signal.SIGTERM)
+        for process in self.processes.values():
+            try:
+                process.wait(10)
+            except subprocess.TimeoutExpired:
+                _kill_group(process, signal.SIGKILL)
+                process.wait(10)
+        self.processes.clear()
+        self.redis.stop()
+        with contextlib.suppress(Exception):
+            self.pg.stop(check=False)
+        if os.environ.get("GUILDSTATS_OUTAGE_KEEP"):
+            print(f"outage stack kept in {self.folder}")
+        else:
+            shutil.rmtree(self.folder, ignore_errors=True)
+
+    # --- clients ----------------------------------------------------------------------------
+    @property
+    def base(self) -> str:
+        return f"http://127.0.0.1:{self.web_port}"
+
+    @property
+    def ws_url(self) -> str:
+        return f"ws://127.0.0.1:{self.web_port}/ws/bot/"
+
+    def health(self) -> tuple[int, dict[str, Any]]:
+        response = self.http.get(f"{self.base}/health", timeout=10)
+        return response.status_code, response.json()
+
+    def ingest(self, events: list[dict[str, Any]], timeout: float = 10) -> tuple[int, Any, float]:
+        """POST a frame; (status, body, seconds)."""
+        started = time.monotonic()
+        response = self.http.post(
+            f"{self.base}/api/ingest/events",
+            json=events,
+            headers={"Authorization": f"Bot {self.bot_token}"},
+            timeout=timeout,
+        )
+        elapsed = time.monotonic() - started
+        try:
+            body = response.json()
+        except ValueError:
+            body = response.text
+        return response.status_code, body, elapsed
+
+    def api(self, path: str, timeout: float = 10) -> tuple[int, Any, float]:
+        started = time.monotonic()
+        response = self.http.get(
+            f"{self.base}{path}",
+            headers={"Authorization": f"Bearer {self.api_key}"},
+            timeout=timeout,
+        )
+        elapsed = time.monotonic() - started
+        try:
+            body = response.json()
+        except ValueError:
+            body = response.text
+        return response.status_code, body, elapsed
+
+    def task_failures_since(self, since: datetime) -> list[str]:
+        """Worker log lines of tasks that failed at or after ``since`` (local time, as Celery
+        logs it)."""
+        failures = []
+        for line in (self.folder / "worker.log").read_text(errors="replace").splitlines():
+            match = TASK_FAILED.match(line)
+            if match and datetime.strptime(match[1], "%Y-%m-%d %H:%M:%S,%f") >= since:
+                failures.append(line[:300])
+        return failures
+
+    def message_counts(self, guild_ids: list[int]) -> dict[tuple[int, int], int]:
+        """(guild, user) -> member_stats.total_messages, read straight from the database."""
+        with self.pg.connect() as conn:
+            rows = conn.execute(
+                "SELECT guild_id, user_id, total_messages FROM member_stats"
+                " WHERE guild_id = ANY(%s)",
+                [guild_ids],
+            ).fetchall()
+        return {(int(guild), int(user)): int(count) for guild, user, count in rows}
+
+    def stored_events(self, id_prefix: str) -> int:
+        """Events stored whose client id starts with ``id_prefix-``."""
+        with self.pg.connect() as conn:
+            row = conn.execute(
+                "SELECT count(*) FROM events WHERE client_event_id LIKE %s", [f"{id_prefix}-%"]
+            ).fetchone()
+        return int(row[0]) if row else 0
+
+    def pending_batches(self) -> int:
+        with self.pg.connect() as conn:
+            row = conn.execute(
+                "SELECT count(*) FROM ingest_batches WHERE processed_at IS NULL"
+            ).fetchone()
+        return int(row[0]) if row else 0
+
+
+def _kill_group(process: subprocess.Popen[bytes], sig: int) -> None:
+    with contextlib.suppress(ProcessLookupError, PermissionError):
+        os.killpg(process.pid, sig)
