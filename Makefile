@@ -22,11 +22,12 @@ install: $(VENV)/.runtime
 install-dev: $(VENV)/.dev
 
 ## run: migrate and start the ASGI server, a Celery worker and Beat (embedded defaults: SQLite,
-## no Redis; set DATABASE_URL / REDIS_URL to use PostgreSQL and Redis).
+## no Redis; set DATABASE_URL / REDIS_URL to use PostgreSQL and Redis), under supervisord: a
+## process that dies is restarted, the others keep running (scripts/run.py).
 run: install
 	$(PY) manage.py migrate --noinput
 	rm -rf var/prometheus
-	$(VENV)/bin/honcho start -f Procfile
+	$(PY) scripts/run.py
 
 ## test: lint, migration check, then the whole suite on SQLite and on PostgreSQL + Redis.
 test: install-dev lint test-sqlite test-postgres

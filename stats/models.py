@@ -139,10 +139,10 @@ class MemberDailyStats(models.Model):
     guild_id = models.BigIntegerField()
     day = models.DateField()
     user_id = models.BigIntegerField()
-    messages = models.IntegerField(default=0)
-    voice_seconds = models.IntegerField(default=0)
-    reactions_given = models.IntegerField(default=0)
-    reactions_received = models.IntegerField(default=0)
+    messages = models.BigIntegerField(default=0)
+    voice_seconds = models.BigIntegerField(default=0)
+    reactions_given = models.BigIntegerField(default=0)
+    reactions_received = models.BigIntegerField(default=0)
 
     class Meta:
         db_table = "member_daily_stats"
@@ -364,9 +364,9 @@ class SnapshotActivity(models.Model):
     user_id = models.BigIntegerField(null=True, blank=True)
     channel_id = models.BigIntegerField(null=True, blank=True)
     emoji = models.CharField(max_length=100, blank=True, default="")
-    messages = models.IntegerField(default=0)
-    voice_seconds = models.IntegerField(default=0)
-    reactions = models.IntegerField(default=0)
+    messages = models.BigIntegerField(default=0)
+    voice_seconds = models.BigIntegerField(default=0)
+    reactions = models.BigIntegerField(default=0)
 
     class Meta:
         db_table = "snapshot_activity"
@@ -413,9 +413,9 @@ class BucketMember(models.Model):
     guild_id = models.BigIntegerField()
     bucket_start = models.DateTimeField()
     user_id = models.BigIntegerField()
-    messages = models.IntegerField()
-    reactions = models.IntegerField()
-    voice_seconds = models.IntegerField()
+    messages = models.BigIntegerField()
+    reactions = models.BigIntegerField()
+    voice_seconds = models.BigIntegerField()
 
     class Meta:
         db_table = "rollup_members"
@@ -435,8 +435,8 @@ class BucketChannel(models.Model):
     guild_id = models.BigIntegerField()
     bucket_start = models.DateTimeField()
     channel_id = models.BigIntegerField()
-    messages = models.IntegerField()
-    voice_seconds = models.IntegerField()
+    messages = models.BigIntegerField()
+    voice_seconds = models.BigIntegerField()
 
     class Meta:
         db_table = "rollup_channels"
@@ -458,7 +458,7 @@ class BucketCount(models.Model):
     bucket_start = models.DateTimeField()
     kind = models.CharField(max_length=5)
     key = models.CharField(max_length=100)
-    n = models.IntegerField()
+    n = models.BigIntegerField()
 
     class Meta:
         db_table = "rollup_counts"

@@ -244,10 +244,10 @@ DAILY_COLUMNS = (
     Column("guild_id", "bigint"),
     Column("day", "date"),
     Column("user_id", "bigint"),
-    Column("messages", "integer"),
-    Column("voice_seconds", "integer"),
-    Column("reactions_given", "integer"),
-    Column("reactions_received", "integer"),
+    Column("messages", "bigint"),
+    Column("voice_seconds", "bigint"),
+    Column("reactions_given", "bigint"),
+    Column("reactions_received", "bigint"),
 )
 CHANNEL_COLUMNS = (
     Column("guild_id", "bigint"),

@@ -46,6 +46,8 @@ TOP = 10
 # "sql" on PostgreSQL; "python" forces the reference engine (tests compare the two)
 ENGINE = "sql"
 
+INT_MAX = 2**31 - 1
+
 
 def compute(
     granularity: Granularity,
@@ -90,9 +92,10 @@ class GuildBucket:
             period_type=period_type,
             period_start=start,
             period_end=end,
-            total_messages=self.totals[0],
-            total_voice_seconds=self.totals[1],
-            total_reactions=self.totals[2],
+            # 32-bit columns: saturate, as the SQL engine does (rollup_sql.INT_MAX)
+            total_messages=min(self.totals[0], INT_MAX),
+            total_voice_seconds=min(self.totals[1], INT_MAX),
+            total_reactions=min(self.totals[2], INT_MAX),
             unique_active_users=len(active),
             data=self.data(active),
         )

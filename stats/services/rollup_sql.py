@@ -107,6 +107,9 @@ def compute(
 PART_SIZE = timedelta(minutes=5)
 PARTS_WRITTEN = "-- writes parts\n"
 TOP = 10
+# metrics_snapshots' totals are 32-bit (a compressed hypertable's columns cannot be widened):
+# a bucket whose bot snapshots add up past that saturates there (the counters are 64-bit).
+INT_MAX = 2**31 - 1
 
 SETTINGS = f"""
 settings AS (
@@ -383,7 +386,8 @@ INSERT INTO metrics_snapshots (guild_id, period_type, period_start, period_end, 
                                total_voice_seconds, total_reactions, unique_active_users, data,
                                created_at)
 SELECT k.guild_id, %(period_type)s, k.bstart, k.bend,
-       coalesce(t.m, 0), coalesce(t.v, 0), coalesce(t.r, 0), coalesce(mj.active, 0),
+       least(coalesce(t.m, 0), {INT_MAX}), least(coalesce(t.v, 0), {INT_MAX}),
+       least(coalesce(t.r, 0), {INT_MAX}), coalesce(mj.active, 0),
        jsonb_build_object(
          'countsByType', coalesce(tj.j, '{{}}'),
          'topChannels', coalesce(cj.top, '[]'),

@@ -51,10 +51,13 @@ CHECKS = [
 ]
 
 
+def ago(**delta: float) -> int:
+    return ms(timezone.now() - timedelta(**delta))
+
+
 @pytest.fixture
 def guild_with_data(ingest) -> None:
     """Messages, reactions, voice, moderation cases, joins through invites and snapshots."""
-    ago = lambda **delta: ms(timezone.now() - timedelta(**delta))  # noqa: E731
     status, ack = ingest(
         [
             member_add(GUILD, ALICE, ago(days=3), inviter=BOB, code="bob1"),
@@ -143,11 +146,13 @@ def sendable(context, case) -> bool:
 
 @schema.parametrize()
 @settings(
-    max_examples=int(__import__("os").environ.get("ST_EXAMPLES", 25)),
+    max_examples=int(__import__('os').environ.get('ST_EXAMPLES', 25)),
     deadline=None,
     derandomize=False,
     database=None,
     suppress_health_check=list(HealthCheck),
 )
 def test_api_conforms_to_its_schema(case, guild_with_data, api_key) -> None:
+    """One test per operation: the coverage phase (each parameter's boundaries and invalid
+    values, one at a time), then 25 generated cases, positive and negative."""
     case.call_and_validate(headers={"Authorization": f"Bearer {api_key}"}, checks=CHECKS)

@@ -230,9 +230,13 @@ def test_postgres_outage_ingest_fails_fast_and_everything_recovers(
     answer, _ = feed.send_ws(ws, 10)
     assert answer["type"] == "ack", answer
 
-    # both pool children hold a connection when PostgreSQL goes (the case that got stuck), and
-    # frames acknowledged right before the outage may not be processed yet when it starts
+    # Both pool children hold an idle connection when PostgreSQL goes: the case that got stuck
+    # (a connection killed while idle, whose next query is outside a transaction, stayed
+    # "closed" for good; one killed inside a transaction block is dropped by Django's rollback).
     feed.burst()
+    feed.wait_processed(time.monotonic(), "before the outage")
+    time.sleep(0.5)
+    # acknowledged right before the outage: may not be processed yet when it starts
     for _ in range(5):
         assert feed.post(50)[0] == 200
     stack.pg.stop()

@@ -18,8 +18,15 @@ from hypothesis import settings as hsettings
 from hypothesis import strategies as st
 
 from guilds.services import create_bot_token
-from stats.models import IngestBatch, QuarantinedEvent
+from stats.models import (
+    GuildDailyStats,
+    IngestBatch,
+    MemberDailyStats,
+    MetricsSnapshot,
+    QuarantinedEvent,
+)
 from stats.services.processing import drain_shard
+from stats.services.rollups import fill_snapshots
 from tests.strategies import BASE_MS, any_json, edge_events, events
 
 pytestmark = pytest.mark.django_db(transaction=True)
@@ -107,7 +114,7 @@ def test_any_body_gets_an_answer_not_a_500(post, body):
 def test_every_bound_edge_is_refused_at_ingest_or_applied(post):
     """Each field of each payload processors read, at and just past each bound, alone in an
     otherwise valid event: refused with a reason, or applied without an error."""
-    sent = edge_events("815000000000000098", BASE_MS - 60_000)
+    sent = edge_events("815000000000000098", BASE_MS - 15 * 60_000)
     accepted = 0
     for start in range(0, len(sent), 500):
         frame = sent[start : start + 500]
@@ -119,6 +126,36 @@ def test_every_bound_edge_is_refused_at_ingest_or_applied(post):
         ):
             drain_shard(shard)
     assert 0 < accepted < len(sent)  # both sides of the bounds were reached
+    # the rollups read the same events (and the snapshots' parts): they fill without an error
+    filled = fill_snapshots()
+    assert filled["5min"] > 0 and MetricsSnapshot.objects.exists()
     bad = list(QuarantinedEvent.objects.values_list("type", "data", "error"))
     assert bad == [], "\n".join(map(repr, bad))
     assert not IngestBatch.objects.filter(processed_at__isnull=True).exists()
+
+
+def test_the_largest_bot_snapshots_add_up_without_overflow(post):
+    """2,200 members at the largest count each: 2.2 billion messages in one bucket, more than a
+    32-bit column holds. Counters are 64-bit; the bucket's snapshot total saturates."""
+    period = BASE_MS - 15 * 60_000
+    members = {str(700_000_000_000_000_000 + i): 1_000_000 for i in range(2200)}
+    snapshot = {
+        "type": "METRICS_SNAPSHOT",
+        "guildId": "815000000000000097",
+        "timestamp": period + 60_000,
+        "data": {
+            "periodStart": period,
+            "periodEnd": period + 60_000,
+            "metrics": {"messages": {"total": 1_000_000, "byMember": members}},
+        },
+    }
+    assert post(msgspec.json.encode([snapshot])).json()["accepted"] == 1
+    for shard in range(8):
+        drain_shard(shard)
+    assert list(QuarantinedEvent.objects.values_list("error", flat=True)) == []
+    daily = GuildDailyStats.objects.get(guild_id=815000000000000097)
+    assert daily.messages == 2_200_000_000
+    assert MemberDailyStats.objects.filter(guild_id=815000000000000097).count() == 2200
+    fill_snapshots()
+    bucket = MetricsSnapshot.objects.get(guild_id=815000000000000097, period_type="5min")
+    assert bucket.total_messages == 2**31 - 1
