@@ -6,6 +6,18 @@ class GuildsConfig(AppConfig):
     verbose_name = "Guilds"
 
     def ready(self) -> None:
+        from core.contract import GUILD_TYPES
+        from core.registry import registry
+        from guilds.services import apply_guild_events
+
+        registry.register(
+            "guilds.registry",
+            GUILD_TYPES,
+            apply_guild_events,
+            order=10,
+            reads_data=GUILD_TYPES - {"GUILD_DELETE"},
+        )
+
         from allauth.account.signals import user_logged_in
         from django.db.models.signals import m2m_changed, post_delete, post_save
 

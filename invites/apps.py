@@ -4,3 +4,17 @@ from django.apps import AppConfig
 class InvitesConfig(AppConfig):
     name = "invites"
     verbose_name = "Invites"
+
+    def ready(self) -> None:
+        from core.contract import INVITE_TYPES, MEMBER_TYPES
+        from core.registry import registry
+        from invites.services import apply_invite_events
+
+        # invites, joins and leaves, after moderation (a kick is both a case and a leave)
+        registry.register(
+            "invites.joins",
+            INVITE_TYPES | MEMBER_TYPES,
+            apply_invite_events,
+            order=30,
+            reads_data=True,
+        )

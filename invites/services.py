@@ -35,6 +35,13 @@ from django.db.models import F, Q, Value
 from django.db.models.functions import Least
 
 from config.env import env_int
+from core.payloads import (
+    InviteCreateData,
+    InviteDeleteData,
+    InviteUseData,
+    MemberAddData,
+    MemberRemoveData,
+)
 from guilds.selectors import counting_settings
 from invites.models import (
     FakeReason,
@@ -46,13 +53,6 @@ from invites.models import (
     MemberJoin,
     MemberLifecycle,
 )
-from stats.events import (
-    InviteCreateData,
-    InviteDeleteData,
-    InviteUseData,
-    MemberAddData,
-    MemberRemoveData,
-)
 
 if TYPE_CHECKING:
     from core.events import StoredEvent
@@ -60,9 +60,6 @@ if TYPE_CHECKING:
 log = logging.getLogger(__name__)
 INT_MAX = 2**31 - 1  # integer columns
 
-INVITE_EVENT_TYPES = frozenset(
-    {"INVITE_CREATE", "INVITE_DELETE", "INVITE_USE", "GUILD_MEMBER_ADD", "GUILD_MEMBER_REMOVE"}
-)
 # GUILD_MEMBER_ADD and INVITE_USE of one join are sent together by the bot (seed 001, example
 # 3); a minute leaves room for a slow invite fetch without merging two joins (a member cannot
 # rejoin without a leave in between, and a leave closes the join).

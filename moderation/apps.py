@@ -4,3 +4,17 @@ from django.apps import AppConfig
 class ModerationConfig(AppConfig):
     name = "moderation"
     verbose_name = "Moderation"
+
+    def ready(self) -> None:
+        from core.contract import MODERATION_TYPES
+        from core.registry import registry
+        from moderation.services import apply_moderation_events
+
+        # cases commit with the counters, after the guild registry (order 10)
+        registry.register(
+            "moderation.cases",
+            MODERATION_TYPES,
+            apply_moderation_events,
+            order=20,
+            reads_data=True,
+        )

@@ -22,8 +22,7 @@ from typing import TYPE_CHECKING, Any, Literal
 
 import msgspec
 
-from moderation.models import Action, CaseCounter, ModerationCase
-from stats.events import (
+from core.payloads import (
     AuditLogData,
     AutoModerationData,
     BanData,
@@ -31,6 +30,7 @@ from stats.events import (
     MessageDeleteBulkData,
     MessageDeleteData,
 )
+from moderation.models import Action, CaseCounter, ModerationCase
 
 if TYPE_CHECKING:
     from core.events import StoredEvent
@@ -42,17 +42,6 @@ log = logging.getLogger(__name__)
 # a few seconds (seed 001 looks 5 s back); 10 s leaves room without merging distinct actions.
 MATCH_WINDOW = timedelta(seconds=10)
 
-MODERATION_EVENT_TYPES = frozenset(
-    {
-        "GUILD_BAN_ADD",
-        "GUILD_BAN_REMOVE",
-        "GUILD_MEMBER_REMOVE",
-        "MESSAGE_DELETE",
-        "MESSAGE_DELETE_BULK",
-        "GUILD_AUDIT_LOG_ENTRY_CREATE",
-        "AUTO_MODERATION_ACTION_EXECUTION",
-    }
-)
 
 # Audit-log action (the seed's names, discord.js's PascalCase names normalised, or Discord's
 # numeric types) -> case action. MEMBER_UPDATE (24) is a timeout only when it changes

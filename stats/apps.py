@@ -1,5 +1,17 @@
 from django.apps import AppConfig
+from django.core import checks
 from django.db.backends.signals import connection_created
+
+
+def handlers_registered(app_configs, **kwargs):  # type: ignore[no-untyped-def]
+    """A system check, run once every app's ready() has registered its handlers."""
+    from core.registry import RegistryError, registry
+
+    try:
+        registry.check_complete()
+    except RegistryError as exc:
+        return [checks.Error(str(exc), id="guildstats.E001")]
+    return []
 
 
 class StatsConfig(AppConfig):
@@ -7,8 +19,45 @@ class StatsConfig(AppConfig):
     verbose_name = "Statistics"
 
     def ready(self) -> None:
+        from core.contract import SNAPSHOT_TYPES, VOICE_TYPES
+        from core.registry import registry
+        from stats.services.activity import apply_message_events, apply_reaction_events
+        from stats.services.snapshots import apply_snapshot_events
+        from stats.services.voice import apply_voice_events
+
+        # counting handlers share the chunk's counter deltas. Bot snapshots first: they
+        # decide since when raw activity of their guild stops counting.
+        registry.register(
+            "stats.snapshots",
+            SNAPSHOT_TYPES,
+            apply_snapshot_events,
+            order=40,
+            reads_data=True,
+            counting=True,
+        )
+        registry.register(
+            "stats.messages", {"MESSAGE_CREATE"}, apply_message_events, order=50, counting=True
+        )
+        registry.register(
+            "stats.reactions",
+            {"MESSAGE_REACTION_ADD"},
+            apply_reaction_events,
+            order=50,
+            reads_data=True,
+            counting=True,
+        )
+        registry.register(
+            "stats.voice",
+            VOICE_TYPES,
+            apply_voice_events,
+            order=50,
+            reads_data={"VOICE_CHANNEL_MOVE"},
+            counting=True,
+        )
+        checks.register(handlers_registered)
+
         # import the services so every staging table is registered before connections open
+        from core.sql import create_stages
         from stats.services import counting, ingest, voice  # noqa: F401
-        from stats.sql import create_stages
 
         connection_created.connect(create_stages, dispatch_uid="stats.create_stages")

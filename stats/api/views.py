@@ -78,9 +78,7 @@ class GuildStatsViewSet(ApiViewSet):
             _cached(("members", guild.guild_id, *(f"{k}={v}" for k, v in sorted(q.items()))), page)
         )
 
-    @extend_schema(
-        parameters=[GUILD_PATH, s.LeaderboardQuery], responses=responses(s.Leaderboard)
-    )
+    @extend_schema(parameters=[GUILD_PATH, s.LeaderboardQuery], responses=responses(s.Leaderboard))
     @action(detail=False, methods=["get"])
     def leaderboard(self, request: Request, guild_id: str) -> Response:
         guild = guild_in_scope(request, guild_id)

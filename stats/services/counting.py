@@ -12,8 +12,8 @@ from datetime import UTC, date, datetime, timedelta
 
 from django.utils import timezone
 
+from core.sql import Column, bulk_insert, greatest, register_stage
 from guilds.selectors import DEFAULT_COUNTING, CountingSettings
-from stats.sql import Column, bulk_insert, greatest, register_stage
 
 MemberKey = tuple[int, int]
 EPOCH = datetime(1970, 1, 1, tzinfo=UTC)

@@ -21,11 +21,11 @@ from django.conf import settings
 from django.db import connection, transaction
 from django.utils import timezone
 
+from core.contract import FRAME_DECODER, KNOWN_TYPES, BotEvent, Envelope, Rejection, parse_event
+from core.sql import Column, bulk_insert, register_stage
 from stats import metrics
-from stats.events import FRAME_DECODER, KNOWN_TYPES, BotEvent, Envelope, Rejection, parse_event
 from stats.models import IngestBatch
 from stats.services.scheduling import claim_drains
-from stats.sql import Column, bulk_insert, register_stage
 
 EPOCH = datetime(1970, 1, 1, tzinfo=UTC)
 _encode = msgspec.json.Encoder(order="sorted").encode

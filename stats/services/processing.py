@@ -12,8 +12,7 @@ from __future__ import annotations
 
 import logging
 import time
-from collections import defaultdict
-from collections.abc import Callable, Sequence
+from collections.abc import Sequence
 from dataclasses import dataclass
 from datetime import UTC, datetime, timedelta
 
@@ -25,15 +24,13 @@ from django.utils import timezone
 
 from core.db import is_transient
 from core.events import StoredEvent
+from core.registry import registry
+from core.sql import try_lock
 from guilds.selectors import counting_settings
-from guilds.services import apply_guild_events, ensure_guilds
-from invites.services import INVITE_EVENT_TYPES, apply_invite_events
-from moderation.services import MODERATION_EVENT_TYPES, apply_moderation_events
+from guilds.services import ensure_guilds
 from stats import metrics
-from stats.events import GUILD_TYPES, SNAPSHOT_TYPES, VOICE_TYPES
 from stats.models import Event, IngestBatch, QuarantinedEvent, VoiceSession
 from stats.selectors import known_bots
-from stats.services.activity import apply_message_events, apply_reaction_events
 from stats.services.counting import CounterDeltas
 from stats.services.quarantine import (
     Failure,
@@ -43,9 +40,8 @@ from stats.services.quarantine import (
 )
 from stats.services.rollups import mark_stale_buckets
 from stats.services.scheduling import release_drain
-from stats.services.snapshots import apply_snapshot_events, load_snapshot_sources
-from stats.services.voice import apply_voice_events, close_sessions_older_than, session_cap
-from stats.sql import try_lock
+from stats.services.snapshots import load_snapshot_sources
+from stats.services.voice import close_sessions_older_than, session_cap
 
 log = logging.getLogger(__name__)
 
@@ -54,15 +50,6 @@ LOCK_BASE = 0x6775_696C_0000  # "guil"
 EPOCH = datetime(1970, 1, 1, tzinfo=UTC)
 
 
-Handler = Callable[[Sequence[StoredEvent], CounterDeltas], None]
-
-# Event type -> processor. Types not listed are stored raw and not processed.
-ACTIVITY_HANDLERS: dict[str, Handler] = {
-    "MESSAGE_CREATE": apply_message_events,
-    "MESSAGE_REACTION_ADD": apply_reaction_events,
-    **{t: apply_voice_events for t in VOICE_TYPES},
-    **{t: apply_snapshot_events for t in SNAPSHOT_TYPES},
-}
 
 
 @dataclass
@@ -192,14 +179,6 @@ def _take_chunk(shard: int) -> tuple[list[int], list[StoredEvent]]:
     return batch_ids, _load_events(batch_ids)
 
 
-# Only these types need their ``data`` read back; the rest are counted from the columns alone.
-TYPES_READING_DATA = sorted(
-    GUILD_TYPES
-    | MODERATION_EVENT_TYPES
-    | INVITE_EVENT_TYPES
-    | SNAPSHOT_TYPES
-    | {"MESSAGE_REACTION_ADD", "VOICE_CHANNEL_MOVE"}
-)
 _decode_json = msgspec.json.Decoder().decode
 
 
@@ -229,7 +208,7 @@ def _load_events(batch_ids: list[int]) -> list[StoredEvent]:
             "CASE WHEN type = ANY(%s) THEN data END, "
             "coalesce(data @> '{\"bot\": true}', false), batch_id "
             "FROM events WHERE batch_id = ANY(%s) ORDER BY timestamp, id",
-            [TYPES_READING_DATA, batch_ids],
+            [registry.types_reading_data(), batch_ids],  # JSON only for types that read it
         )
         rows = cursor.fetchall()
     return [
@@ -302,40 +281,42 @@ def replay_quarantined(
 
 
 def apply_events(events: Sequence[StoredEvent]) -> None:
-    """Run every processor over ``events`` (sorted by timestamp) and write the deltas."""
+    """Run every registered handler (``core.registry``) over its types' share of ``events``
+    (sorted by timestamp), in the registry's order, then write the counting handlers' deltas.
+    Guild rows and counting settings are read first, for every guild in the chunk."""
     guild_ids = {e.guild_id for e in events}
-    guild_events = [e for e in events if e.type in GUILD_TYPES]
-    if guild_events:
-        apply_guild_events(guild_events)
     settings_by_guild = counting_settings(guild_ids)
     ensure_guilds(guild_ids, known=settings_by_guild)
-    # moderation cases, invites and joins/leaves commit with the counters (issue 5)
-    moderation_events = [e for e in events if e.type in MODERATION_EVENT_TYPES]
-    if moderation_events:
-        apply_moderation_events(moderation_events)
-    invite_events = [e for e in events if e.type in INVITE_EVENT_TYPES]
-    if invite_events:
-        apply_invite_events(invite_events)
+    deltas: CounterDeltas | None = None
+    for registration in registry.registrations():
+        mine = [e for e in events if e.type in registration.types]
+        if not mine:
+            continue
+        if not registration.counting:
+            registration.handler(mine)
+            continue
+        if deltas is None:
+            deltas = _counter_deltas(events, settings_by_guild)
+        registration.handler(mine, deltas)
+    if deltas is not None:
+        deltas.flush()
 
-    by_handler: dict[Handler, list[StoredEvent]] = defaultdict(list)
-    for event in events:
-        handler = ACTIVITY_HANDLERS.get(event.type)
-        if handler is not None:
-            by_handler[handler].append(event)
-    if not by_handler:
-        return
 
-    active_guilds = {e.guild_id for group in by_handler.values() for e in group}
+def _counter_deltas(events: Sequence[StoredEvent], settings_by_guild: dict) -> CounterDeltas:
+    """The deltas that the counting handlers of a chunk share, knowing its bot accounts and
+    since when each guild's activity comes from bot snapshots."""
+    counting = [
+        e
+        for e in events
+        if any(e.type in r.types for r in registry.registrations() if r.counting)
+    ]
+    active_guilds = {e.guild_id for e in counting}
     deltas = CounterDeltas(settings_by_guild, known_bots(active_guilds))
     load_snapshot_sources(active_guilds, deltas)
-    for group in by_handler.values():
-        for event in group:
-            if event.bot and event.user_id is not None:
-                deltas.mark_bot(event.guild_id, event.user_id)
-    # bot snapshots first: they decide since when raw activity of their guild stops counting
-    for handler in sorted(by_handler, key=lambda h: h is not apply_snapshot_events):
-        handler(by_handler[handler], deltas)
-    deltas.flush()
+    for event in counting:
+        if event.bot and event.user_id is not None:
+            deltas.mark_bot(event.guild_id, event.user_id)
+    return deltas
 
 
 def close_stale_voice_sessions(now: datetime | None = None) -> int:

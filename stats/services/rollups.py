@@ -37,10 +37,10 @@ from django.db import connection, transaction
 from django.db.models import Min, Q
 from django.utils import timezone
 
+from core.contract import SNAPSHOT_TYPES, VOICE_TYPES
+from core.sql import session_lock
 from guilds.selectors import counting_settings
-from stats.events import SNAPSHOT_TYPES, VOICE_TYPES
 from stats.models import Event, FillState, MetricsSnapshot, StaleBucket
-from stats.sql import session_lock
 
 if TYPE_CHECKING:
     from core.events import StoredEvent

@@ -26,11 +26,11 @@ from typing import TYPE_CHECKING, Any
 import msgspec
 from django.db.models import Max, Q
 
+from core.contract import VOICE_TYPES
 from core.ids import snowflake_or_none
-from stats.events import VOICE_TYPES
+from core.snapshots import SNAPSHOT_SCHEMAS, MemberActivitySnapshotData, MetricsSnapshotData
 from stats.models import ActivitySource, Event, SnapshotActivity
 from stats.services.counting import CounterDeltas, local_day
-from stats.snapshot_data import SNAPSHOT_SCHEMAS, MemberActivitySnapshotData, MetricsSnapshotData
 
 if TYPE_CHECKING:
     from core.events import StoredEvent

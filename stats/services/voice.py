@@ -16,9 +16,9 @@ from typing import TYPE_CHECKING
 from django.conf import settings
 from django.db import connection
 
+from core.sql import Column, bulk_insert, register_stage, tuples_filter
 from stats.models import VoiceSession
 from stats.services.counting import CounterDeltas, MemberKey
-from stats.sql import Column, bulk_insert, register_stage, tuples_filter
 
 if TYPE_CHECKING:
     from core.events import StoredEvent

@@ -11,13 +11,8 @@ from typing import Any
 
 import pytest
 
+from core.payloads import DATA_SCHEMAS, InviteCreateData, InviteUseData, MemberAddData
 from invites.models import GuildGrowthDaily, Invite, InviterStats, MemberJoin, MemberLifecycle
-from stats.events import (
-    DATA_SCHEMAS,
-    InviteCreateData,
-    InviteUseData,
-    MemberAddData,
-)
 from stats.models import IngestBatch
 from tests.conftest import on_postgres
 from tests.factories import invite_create, invite_use, member_add, member_remove, ms, snowflake

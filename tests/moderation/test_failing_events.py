@@ -10,8 +10,8 @@ from typing import Any
 
 import pytest
 
+from core.payloads import DATA_SCHEMAS, BanData
 from moderation.models import ModerationCase
-from stats.events import DATA_SCHEMAS, BanData
 from stats.models import IngestBatch
 from tests.conftest import on_postgres
 from tests.factories import audit_entry, ban, ms, snowflake

@@ -304,7 +304,7 @@ def test_fill_stats_catches_up_then_refills_a_guild_after_a_time_zone_change(act
 def test_without_postgresql_a_concurrent_run_is_excluded_by_a_redis_or_file_lock():
     from django.db import connection
 
-    from stats.sql import session_lock
+    from core.sql import session_lock
 
     if connection.vendor == "postgresql":
         pytest.skip("PostgreSQL uses an advisory lock (test_a_concurrent_run_is_excluded…)")

@@ -6,7 +6,7 @@ is accepted and kept in the raw event. Every value we store is bounded, so that 
 accepts can fail when it is counted: counts 0 … 10⁶ and minutes 0 … 10⁶ per entry (the
 counters they add to are 64-bit), member and channel keys are snowflakes, emoji keys at most 100
 characters; a period must not end before it starts, and ingest checks that it lies in the
-window of accepted timestamps (``stats.events.parse_event``).
+window of accepted timestamps (``core.contract.parse_event``).
 """
 
 from __future__ import annotations

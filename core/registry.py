@@ -1,0 +1,89 @@
+"""The event-handler registry: which app applies which event types, in what order.
+
+Each app registers its handlers in its ``AppConfig.ready()`` (as Django's admin autodiscovers
+and Wagtail's ``hooks.register`` collects), and the dispatcher
+(``stats.processing.dispatch``) asks this registry instead of importing the apps. Whether a
+type is processed, whether its ``data`` must be read back, and which known types are only
+stored raw all come from here.
+
+A handler is called once per chunk with that chunk's events of its types, in timestamp order,
+inside the chunk's transaction. A *counting* handler also gets the chunk's counter deltas (the
+dispatcher flushes them after the last one). Handlers run by ascending ``order``.
+"""
+
+from __future__ import annotations
+
+from collections.abc import Callable, Iterable
+from dataclasses import dataclass
+
+from core.contract import KNOWN_TYPES, RAW_ONLY_TYPES
+from core.payloads import DATA_SCHEMAS
+
+
+class RegistryError(Exception):
+    pass
+
+
+@dataclass(frozen=True)
+class Registration:
+    name: str  # "<app>.<what>", for messages and the README
+    types: frozenset[str]
+    handler: Callable[..., object]
+    order: int
+    reads_data: frozenset[str]  # of its types, those whose ``data`` the dispatcher loads
+    counting: bool  # handler(events, deltas) instead of handler(events)
+
+
+class HandlerRegistry:
+    def __init__(self) -> None:
+        self._registrations: dict[str, Registration] = {}
+
+    def register(
+        self,
+        name: str,
+        types: Iterable[str],
+        handler: Callable[..., object],
+        *,
+        order: int,
+        reads_data: bool | Iterable[str] = False,
+        counting: bool = False,
+    ) -> None:
+        """Register ``handler`` for ``types``; registering the same name again with the same
+        handler is a no-op (``ready()`` may run twice in tests), with another one an error."""
+        types = frozenset(types)
+        reading = types if reads_data is True else frozenset(reads_data or ())
+        if not reading <= types:
+            raise RegistryError(f"{name} reads data of types it does not handle")
+        registration = Registration(name, types, handler, order, reading, counting)
+        existing = self._registrations.get(name)
+        if existing is not None and existing != registration:
+            raise RegistryError(f"{name} is registered twice, differently")
+        unknown = registration.types - KNOWN_TYPES
+        if unknown:
+            raise RegistryError(f"{name} handles types outside the contract: {sorted(unknown)}")
+        raw_only = registration.types & RAW_ONLY_TYPES
+        if raw_only:
+            raise RegistryError(f"{name} handles types the contract stores raw: {sorted(raw_only)}")
+        unchecked = reading - set(DATA_SCHEMAS)
+        if unchecked:
+            # nothing ingest accepts may fail later: a payload that is read must be validated
+            raise RegistryError(f"{name} reads data of types with no schema: {sorted(unchecked)}")
+        self._registrations[name] = registration
+
+    def registrations(self) -> list[Registration]:
+        return sorted(self._registrations.values(), key=lambda r: (r.order, r.name))
+
+    def processed_types(self) -> frozenset[str]:
+        return frozenset().union(*(r.types for r in self._registrations.values()))
+
+    def types_reading_data(self) -> list[str]:
+        return sorted(frozenset().union(*(r.reads_data for r in self._registrations.values())))
+
+    def check_complete(self) -> None:
+        """Every type of the contract is either handled or declared raw-only."""
+        missing = KNOWN_TYPES - RAW_ONLY_TYPES - self.processed_types()
+        if missing:
+            raise RegistryError(f"no handler registered for {sorted(missing)}")
+
+
+registry = HandlerRegistry()
