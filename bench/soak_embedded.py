@@ -40,7 +40,13 @@ def main() -> int:
     var = Path(tempfile.mkdtemp(prefix="guildstats-soak-"))
     env = {k: v for k, v in os.environ.items() if k not in ("DATABASE_URL", "REDIS_URL")}
     env.update(GUILDSTATS_VAR_DIR=str(var), GUILDSTATS_PORT=str(args.port))
-    run = lambda *cmd: subprocess.run(cmd, cwd=ROOT, env=env, check=True, capture_output=True)  # noqa: E731
+
+    def run(*cmd: str) -> subprocess.CompletedProcess[bytes]:
+        done = subprocess.run(cmd, cwd=ROOT, env=env, capture_output=True)
+        if done.returncode:
+            raise SystemExit(f"{' '.join(cmd[:3])} failed:\n{done.stderr.decode()[-3000:]}")
+        return done
+
     run(PY, "manage.py", "migrate", "--noinput")
     token = run(PY, "manage.py", "create_bot_token", "soak").stdout.decode().split()[-1]
     log = (var / "run.log").open("wb")
