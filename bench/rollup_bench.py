@@ -5,7 +5,7 @@ Loads a scratch database with COPY: 1,000 guilds of skewed sizes in a mix of tim
 with a DST change that day, one at +05:30), 10M events over 24 hours (messages, reactions with
 emojis, voice transitions, a few other types), the voice sessions the processors would have
 logged, member rows with some bots, and excluded channels. Then runs the fill the way Beat does
-(``stats.services.rollups.fill_snapshots``) and prints the time per granularity and events/s.
+(``stats.rollups.fill.fill_snapshots``) and prints the time per granularity and events/s.
 
     python bench/rollup_bench.py [--events 10000000] [--keep]
 
@@ -214,7 +214,7 @@ def main() -> int:
     from django.db import connection
 
     from stats.models import MetricsSnapshot
-    from stats.services import rollups
+    from stats.rollups import fill as rollups
 
     with connection.cursor() as cursor:
         cursor.execute(

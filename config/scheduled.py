@@ -37,7 +37,7 @@ BEAT_SCHEDULE = {
         "task": "stats.tasks.close_stale_voice_sessions",
         **_every(crontab(minute="*"), 60),
     },
-    # Snapshots (stats.services.rollups), every 5 minutes at :02, :07, …: each run fills every
+    # Snapshots (stats.rollups.fill), every 5 minutes at :02, :07, …: each run fills every
     # 5-minute bucket that ended at least the grace delay ago (GUILDSTATS_ROLLUP_GRACE_SECONDS,
     # 2 min), then the hours that closed and the local days that ended (each guild's midnight
     # falls on a quarter hour, so days are checked every run), then recomputes buckets marked

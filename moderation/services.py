@@ -1,6 +1,6 @@
 """Writes of the moderation app: turn moderation events into numbered cases.
 
-Runs inside the processing transaction of a chunk (``stats.services.processing.apply_events``),
+Runs inside the processing transaction of a chunk (``stats.processing.drain.apply_events``),
 so a chunk's cases, its case numbers and the batches' processed marks commit together: a retried
 chunk neither doubles a case nor leaves a gap in the numbering.
 
@@ -91,7 +91,7 @@ def apply_moderation_events(events: Sequence[StoredEvent]) -> int:
     """Record the cases that ``events`` (timestamp order) report; returns how many were opened.
 
     An event that fails (a value the database refuses, a bug) fails the call: processing
-    (``stats.services.processing.apply_isolating``) rolls the chunk back to its savepoint,
+    (``stats.processing.drain.apply_isolating``) rolls the chunk back to its savepoint,
     finds the failing event and quarantines it, so it can neither wedge the shard nor leave
     half its writes (a case number taken, a case without its counter).
     """

@@ -10,7 +10,7 @@ from stats.models import (
     QuarantinedEvent,
     VoiceSession,
 )
-from stats.services.processing import replay_quarantined
+from stats.processing.drain import replay_quarantined
 
 
 class ReadOnlyAdmin(admin.ModelAdmin):

@@ -21,9 +21,9 @@ class StatsConfig(AppConfig):
     def ready(self) -> None:
         from core.contract import SNAPSHOT_TYPES, VOICE_TYPES
         from core.registry import registry
-        from stats.services.activity import apply_message_events, apply_reaction_events
-        from stats.services.snapshots import apply_snapshot_events
-        from stats.services.voice import apply_voice_events
+        from stats.processing.activity import apply_message_events, apply_reaction_events
+        from stats.processing.snapshots import apply_snapshot_events
+        from stats.processing.voice import apply_voice_events
 
         # counting handlers share the chunk's counter deltas. Bot snapshots first: they
         # decide since when raw activity of their guild stops counting.
@@ -58,6 +58,7 @@ class StatsConfig(AppConfig):
 
         # import the services so every staging table is registered before connections open
         from core.sql import create_stages
-        from stats.services import counting, ingest, voice  # noqa: F401
+        from stats.ingest import frames  # noqa: F401
+        from stats.processing import counting, voice  # noqa: F401
 
         connection_created.connect(create_stages, dispatch_uid="stats.create_stages")

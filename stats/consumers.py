@@ -14,8 +14,8 @@ from channels.generic.websocket import AsyncWebsocketConsumer
 from django.db import DatabaseError
 
 from guilds.services import authenticate_bot
-from stats import metrics
-from stats.services.ingest import FrameError, ingest_batch
+from stats.ingest.frames import FrameError, ingest_batch
+from stats.operations import metrics
 from stats.views import log_storage_error
 
 log = logging.getLogger(__name__)

@@ -1,7 +1,7 @@
 """State of the statistics pipeline: raw events, the batch ledger, and real-time member counters.
 
 Counters are exactly-once because a batch's deltas and the mark that it was processed commit in
-one transaction (see ``stats.services.processing``); open voice sessions live in the same database
+one transaction (see ``stats.processing.drain``); open voice sessions live in the same database
 for the same reason.
 """
 
@@ -333,7 +333,7 @@ class ActivitySource(models.Model):
     """Since when a bot-aggregated guild's activity is counted from bot snapshots, so that no
     instant is counted from both raw events and a snapshot.
 
-    The rule (see ``stats.services.snapshots``): a bot snapshot counts only if its period starts
+    The rule (see ``stats.processing.snapshots``): a bot snapshot counts only if its period starts
     after the latest raw activity event (message, reaction, voice) already processed for the
     guild; a raw activity event counts only if it is older than ``snapshots_since``, the earliest
     ``periodStart`` of a counted snapshot. Every counted raw event is thus older than every
@@ -475,7 +475,7 @@ class QuarantinedEvent(models.Model):
     """An accepted event that processing could not apply (defence in depth: ingest bounds every
     value it stores, so this should stay empty). Its shard went on without it; the copy here
     (raw events expire) is re-applied by ``manage.py replay_quarantine`` or the admin action,
-    once the cause is fixed. See ``stats.services.quarantine``."""
+    once the cause is fixed. See ``stats.processing.quarantine``."""
 
     event_id = models.BigIntegerField(unique=True, help_text="The raw event's id.")
     batch_id = models.BigIntegerField()

@@ -130,7 +130,7 @@ def aggregation_lag() -> dict[str, object]:
     one step behind that is normal between two runs, so the lag counts from there. Stale
     buckets waiting for a refresh are reported too.
     """
-    from stats.services.rollups import GRANULARITIES, floor_time
+    from stats.rollups.fill import GRANULARITIES, floor_time
 
     limits = settings.GUILDSTATS
     now = timezone.now()

@@ -1,7 +1,7 @@
 """Celery tasks: thin wrappers that take ids and call one service each.
 
 Their durations are recorded for /metrics by the task_prerun/task_postrun signals in
-``stats.metrics``, not task by task.
+``stats.operations.metrics``, not task by task.
 """
 
 from __future__ import annotations
@@ -11,7 +11,10 @@ import socket
 from celery import shared_task
 
 from stats import api_selectors
-from stats.services import heartbeat, processing, retention, rollups
+from stats.operations import heartbeat
+from stats.processing import drain as processing
+from stats.rollups import fill as rollups
+from stats.rollups import retention
 
 
 @shared_task(acks_late=True)

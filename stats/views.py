@@ -12,9 +12,9 @@ from django.views.decorators.csrf import csrf_exempt
 from django.views.decorators.http import require_GET, require_POST
 
 from guilds.services import authenticate_bot
-from stats import metrics
+from stats.ingest.frames import FrameError, ingest_batch
+from stats.operations import metrics
 from stats.selectors import health_report
-from stats.services.ingest import FrameError, ingest_batch
 
 log = logging.getLogger(__name__)
 

@@ -7,7 +7,7 @@ import threading
 
 from django.db import connections
 
-from stats.services import processing
+from stats.processing import drain as processing
 
 
 def process_concurrently(

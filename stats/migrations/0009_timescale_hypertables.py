@@ -6,7 +6,7 @@ from django.db import migrations
 
 def configure_compression(apps, schema_editor):
     """TimescaleDB only: compressed chunks segmented by guild (a no-op elsewhere)."""
-    from stats import timescale
+    from stats.rollups import timescale
 
     timescale.configure_compression()
 

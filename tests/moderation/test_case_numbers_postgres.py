@@ -88,7 +88,7 @@ def test_concurrent_transactions_take_distinct_consecutive_numbers():
 def test_concurrent_workers_number_cases_without_gaps_or_duplicates(ingest, monkeypatch):
     """Bans and their audit entries for two guilds in many small batches, every task delivered
     twice to four workers in random order: each action is one case, numbered 1..N per guild."""
-    from stats.services import ingest as ingest_service
+    from stats.ingest import frames as ingest_service
 
     queued: list[int] = []
     monkeypatch.setattr(

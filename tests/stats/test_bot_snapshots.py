@@ -1,5 +1,5 @@
 """Bot-aggregated guilds: METRICS_SNAPSHOT / MEMBER_ACTIVITY_SNAPSHOT feed the same counters, and
-no period is counted from both raw events and a snapshot (rule in stats.services.snapshots)."""
+no period is counted from both raw events and a snapshot (rule in stats.processing.snapshots)."""
 
 from __future__ import annotations
 

@@ -26,7 +26,7 @@ pytestmark = [pytest.mark.postgres, pytest.mark.django_db(transaction=True)]
 
 
 def test_concurrent_workers_never_interleave_or_double_count(ingest, monkeypatch):
-    from stats.services import ingest as ingest_service
+    from stats.ingest import frames as ingest_service
 
     queued: list[int] = []
     monkeypatch.setattr(

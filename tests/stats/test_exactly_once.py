@@ -11,7 +11,7 @@ from django.db import OperationalError
 
 from config.celery import app as celery_app
 from stats.models import IngestBatch
-from stats.services import counting
+from stats.processing import counting
 from stats.tasks import process_batches, sweep_unprocessed_batches
 from tests.factories import message, ms, reaction, snowflake, voice_join, voice_leave, voice_move
 from tests.stats import tables
@@ -142,7 +142,7 @@ def test_a_crash_mid_chunk_rolls_back_and_the_retry_counts_once(
 def test_lost_tasks_are_re_enqueued_by_the_sweeper(ingest, monkeypatch):
     feed, expected = make_feed(seed=4, guilds=2)
     feed.sort(key=lambda e: e["timestamp"])
-    from stats.services import ingest as ingest_service
+    from stats.ingest import frames as ingest_service
 
     monkeypatch.setattr(ingest_service, "_enqueue", lambda ids: None)  # broker lost the tasks
     for batch in chunks(feed, 25):
@@ -168,7 +168,7 @@ def test_out_of_order_batches_of_one_member_are_applied_in_batch_order(
     ingest, monkeypatch, guildstats_settings
 ):
     """Tasks delivered in reverse order still apply batches in the order they were received."""
-    from stats.services import ingest as ingest_service
+    from stats.ingest import frames as ingest_service
 
     guildstats_settings(RAW_RETENTION_DAYS=100_000)
     queued: list[list[tuple[int, int]]] = []

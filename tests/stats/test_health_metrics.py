@@ -36,7 +36,7 @@ def test_health_needs_a_worker_heartbeat():
 
 
 def test_health_reports_processing_lag(ingest, monkeypatch, guildstats_settings):
-    from stats.services import ingest as ingest_service
+    from stats.ingest import frames as ingest_service
 
     record_worker_heartbeat.delay()
     monkeypatch.setattr(ingest_service, "_enqueue", lambda ids: None)

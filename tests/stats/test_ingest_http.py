@@ -169,7 +169,7 @@ def test_bad_or_revoked_tokens_answer_401(ingest, bot_token):
 
 
 def test_storage_failure_answers_503_and_stores_nothing(ingest, monkeypatch):
-    from stats.services import ingest as ingest_service
+    from stats.ingest import frames as ingest_service
 
     def broken(*args, **kwargs):
         raise OperationalError("database is down")

@@ -25,8 +25,8 @@ from stats.models import (
     MetricsSnapshot,
     QuarantinedEvent,
 )
-from stats.services.processing import drain_shard
-from stats.services.rollups import fill_snapshots
+from stats.processing.drain import drain_shard
+from stats.rollups.fill import fill_snapshots
 from tests.strategies import BASE_MS, any_json, edge_events, events
 
 pytestmark = pytest.mark.django_db(transaction=True)
@@ -43,7 +43,7 @@ PROFILE = hsettings(
 
 @pytest.fixture
 def post(monkeypatch):
-    from stats.services import ingest as ingest_service
+    from stats.ingest import frames as ingest_service
 
     # processing is driven by the test, shard by shard, so that its failures surface here
     monkeypatch.setattr(ingest_service, "_enqueue", lambda pending: None)

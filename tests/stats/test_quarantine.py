@@ -14,7 +14,7 @@ from django.utils import timezone
 
 from guilds.models import Guild
 from stats.models import Event, IngestBatch, QuarantinedEvent
-from stats.services import processing
+from stats.processing import drain as processing
 from stats.tasks import process_batches, sweep_unprocessed_batches
 from tests.factories import message, ms, snowflake
 from tests.stats import tables
@@ -41,7 +41,7 @@ def test_a_poison_event_is_quarantined_alone_and_its_shard_goes_on(
     ingest, monkeypatch, guildstats_settings
 ):
     guildstats_settings(PROCESSING_SHARDS=1)
-    from stats.services import ingest as ingest_service
+    from stats.ingest import frames as ingest_service
 
     monkeypatch.setattr(ingest_service, "_enqueue", lambda pending: None)  # drained below
     g, user, channel = snowflake(), snowflake(), snowflake()
@@ -78,7 +78,7 @@ def test_a_poison_event_is_quarantined_alone_and_its_shard_goes_on(
 
 def test_one_failing_shard_never_holds_up_another(ingest, monkeypatch, guildstats_settings):
     guildstats_settings(PROCESSING_SHARDS=2)
-    from stats.services import ingest as ingest_service
+    from stats.ingest import frames as ingest_service
 
     monkeypatch.setattr(ingest_service, "_enqueue", lambda pending: None)
     even, odd = "815000000000000100", "815000000000000101"

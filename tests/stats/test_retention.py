@@ -11,7 +11,7 @@ import pytest
 import time_machine
 
 from stats.models import Event, MetricsSnapshot
-from stats.services import retention
+from stats.rollups import retention
 from stats.tasks import apply_retention
 from tests.factories import message, ms, snowflake
 

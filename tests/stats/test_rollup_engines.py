@@ -11,8 +11,9 @@ import time_machine
 
 from guilds.models import Guild
 from stats.models import MetricsSnapshot
-from stats.services import rollup_compute, rollups
-from stats.simulation import FeedGenerator
+from stats.operations.simulation import FeedGenerator
+from stats.rollups import engine_python as rollup_compute
+from stats.rollups import fill as rollups
 from tests.factories import event, message, ms, voice_join
 
 pytestmark = [pytest.mark.django_db(transaction=True), pytest.mark.postgres]

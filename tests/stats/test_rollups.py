@@ -10,7 +10,7 @@ import time_machine
 
 from guilds.models import Guild
 from stats.models import FillState, MetricsSnapshot, StaleBucket
-from stats.services import rollups
+from stats.rollups import fill as rollups
 from stats.tasks import fill_snapshots
 from tests.factories import event, message, ms, reaction, voice_join, voice_leave
 

@@ -11,9 +11,9 @@ import pytest
 import time_machine
 from django.db import connection
 
-from stats import timescale
 from stats.models import Event
-from stats.services import retention, rollups
+from stats.rollups import fill as rollups
+from stats.rollups import retention, timescale
 from stats.tasks import compress_old_chunks
 from tests.factories import message, ms, snowflake
 

@@ -1,6 +1,6 @@
 """``python manage.py fill_stats [--guild ID …] [--since T] [--until T] [--granularity G …]``:
 recompute snapshots over a range (after changing a guild's time zone or excluded channels, or
-to catch up by hand), with a progress bar. See ``stats.services.rollups.refill``."""
+to catch up by hand), with a progress bar. See ``stats.rollups.fill.refill``."""
 
 from __future__ import annotations
 
@@ -13,7 +13,7 @@ from django.utils.dateparse import parse_date, parse_datetime
 from tqdm import tqdm
 
 from stats.models import Event
-from stats.services import rollups
+from stats.rollups import fill as rollups
 
 
 def instant(value: str) -> datetime:

@@ -7,7 +7,7 @@ from typing import Any
 from django.core.management.base import BaseCommand
 
 from stats.models import QuarantinedEvent
-from stats.services.processing import replay_quarantined
+from stats.processing.drain import replay_quarantined
 
 
 class Command(BaseCommand):

@@ -5,7 +5,7 @@ from __future__ import annotations
 from collections.abc import Sequence
 from typing import TYPE_CHECKING
 
-from stats.services.counting import CounterDeltas
+from stats.processing.counting import CounterDeltas
 
 if TYPE_CHECKING:
     from core.events import StoredEvent

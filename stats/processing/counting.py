@@ -71,7 +71,7 @@ class CounterDeltas:
         # counted sessions closed in this chunk: (guild, user, channel, start, end)
         self.closed_sessions: list[tuple[int, int, int, datetime, datetime]] = []
         # bot-aggregated guilds: raw activity from this instant on is counted by the bot's
-        # snapshots instead (stats.services.snapshots)
+        # snapshots instead (stats.processing.snapshots)
         self.snapshots_since: dict[int, datetime] = {}
 
     # --- what counts -------------------------------------------------------------------------

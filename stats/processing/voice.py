@@ -18,7 +18,7 @@ from django.db import connection
 
 from core.sql import Column, bulk_insert, register_stage, tuples_filter
 from stats.models import VoiceSession
-from stats.services.counting import CounterDeltas, MemberKey
+from stats.processing.counting import CounterDeltas, MemberKey
 
 if TYPE_CHECKING:
     from core.events import StoredEvent

@@ -30,7 +30,7 @@ from core.contract import VOICE_TYPES
 from core.ids import snowflake_or_none
 from core.snapshots import SNAPSHOT_SCHEMAS, MemberActivitySnapshotData, MetricsSnapshotData
 from stats.models import ActivitySource, Event, SnapshotActivity
-from stats.services.counting import CounterDeltas, local_day
+from stats.processing.counting import CounterDeltas, local_day
 
 if TYPE_CHECKING:
     from core.events import StoredEvent

@@ -27,7 +27,6 @@ from django.db import models, transaction
 from django.db.models import Q
 from django.utils import timezone
 
-from stats import timescale
 from stats.models import (
     BucketChannel,
     BucketCount,
@@ -37,6 +36,7 @@ from stats.models import (
     SnapshotActivity,
     VoiceSessionLog,
 )
+from stats.rollups import timescale
 
 
 @dataclass(frozen=True)

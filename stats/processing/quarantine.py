@@ -4,7 +4,7 @@ Ingest bounds every value a processor stores, so nothing it accepts should fail;
 defence in depth for what slips through (a bug, a row stored before a bound existed). Processing
 applies a chunk in a savepoint; when that fails with an error that is the events' own fault (not
 a lost connection, see ``core.db.is_transient``), it bisects the chunk to find the failing events
-(``stats.services.processing.apply_isolating``), applies the rest, and stores the failing ones
+(``stats.processing.drain.apply_isolating``), applies the rest, and stores the failing ones
 here with their error, in the same transaction that marks their batches processed. They are
 visible in the admin, ``/health`` (warning) and ``/metrics``, and re-applied by
 ``manage.py replay_quarantine`` or the admin action once the cause is fixed.

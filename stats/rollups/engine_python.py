@@ -2,7 +2,7 @@
 
 ``compute`` returns the ``MetricsSnapshot`` rows of every bucket of a granularity that ends in
 (after, until], for every guild or the given ones. PostgreSQL runs it as set-based SQL
-(``stats.services.rollup_sql``), which is what makes a day of 10M events fill in seconds;
+(``stats.rollups.engine_sql``), which is what makes a day of 10M events fill in seconds;
 other databases run the Python version below, which is also the reference the SQL is tested
 against (tests/stats/test_rollup_engines.py). Both apply the same rules:
 
@@ -35,12 +35,12 @@ from stats.models import (
     VoiceSession,
     VoiceSessionLog,
 )
+from stats.processing.counting import CounterDeltas, second_mark
+from stats.processing.voice import session_cap
 from stats.selectors import known_bots
-from stats.services.counting import CounterDeltas, second_mark
-from stats.services.voice import session_cap
 
 if TYPE_CHECKING:
-    from stats.services.rollups import Granularity
+    from stats.rollups.fill import Granularity
 
 TOP = 10
 # "sql" on PostgreSQL; "python" forces the reference engine (tests compare the two)
@@ -59,7 +59,7 @@ def compute(
     """Insert the snapshots of the buckets of ``granularity`` ending in (after, until], for all
     guilds or ``guild_ids``; return how many rows were written."""
     if connection.vendor == "postgresql" and ENGINE == "sql":
-        from stats.services import rollup_sql
+        from stats.rollups import engine_sql as rollup_sql
 
         return rollup_sql.compute(granularity, after, until, now, guild_ids)
     snapshots = compute_in_python(granularity, after, until, now, guild_ids)
@@ -153,7 +153,7 @@ def compute_in_python(
     now: datetime,
     guild_ids: Sequence[int] | None,
 ) -> list[MetricsSnapshot]:
-    from stats.services.rollups import bucket_bounds
+    from stats.rollups.fill import bucket_bounds
 
     lo = after - granularity.longest
     events = Event.objects.filter(timestamp__gte=lo, timestamp__lt=until)

@@ -28,20 +28,20 @@ from core.registry import registry
 from core.sql import try_lock
 from guilds.selectors import counting_settings
 from guilds.services import ensure_guilds
-from stats import metrics
+from stats.ingest.claims import release_drain
 from stats.models import Event, IngestBatch, QuarantinedEvent, VoiceSession
-from stats.selectors import known_bots
-from stats.services.counting import CounterDeltas
-from stats.services.quarantine import (
+from stats.operations import metrics
+from stats.processing.counting import CounterDeltas
+from stats.processing.quarantine import (
     Failure,
     as_stored_event,
     quarantine_events,
     record_attempts,
 )
-from stats.services.rollups import mark_stale_buckets
-from stats.services.scheduling import release_drain
-from stats.services.snapshots import load_snapshot_sources
-from stats.services.voice import close_sessions_older_than, session_cap
+from stats.processing.snapshots import load_snapshot_sources
+from stats.processing.voice import close_sessions_older_than, session_cap
+from stats.rollups.fill import mark_stale_buckets
+from stats.selectors import known_bots
 
 log = logging.getLogger(__name__)
 

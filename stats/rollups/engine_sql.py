@@ -25,13 +25,13 @@ from typing import TYPE_CHECKING
 from django.db import connection
 
 from guilds.models import Guild
-from stats.services.voice import session_cap
+from stats.processing.voice import session_cap
 
 if TYPE_CHECKING:
-    from stats.services.rollups import Granularity
+    from stats.rollups.fill import Granularity
 
 # Whole seconds since the epoch, instants rounded half up at millisecond precision: the same
-# arithmetic as stats.services.counting.second_mark.
+# arithmetic as stats.processing.counting.second_mark.
 MARK = "floor((floor(extract(epoch FROM {t}) * 1000) + 500) / 1000)"
 ORIGIN = "timestamptz '1970-01-01 00:00:00+00'"
 

@@ -23,9 +23,9 @@ from django.utils import timezone
 
 from core.contract import FRAME_DECODER, KNOWN_TYPES, BotEvent, Envelope, Rejection, parse_event
 from core.sql import Column, bulk_insert, register_stage
-from stats import metrics
+from stats.ingest.claims import claim_drains
 from stats.models import IngestBatch
-from stats.services.scheduling import claim_drains
+from stats.operations import metrics
 
 EPOCH = datetime(1970, 1, 1, tzinfo=UTC)
 _encode = msgspec.json.Encoder(order="sorted").encode

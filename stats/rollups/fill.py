@@ -21,7 +21,7 @@ writes), and each run recomputes those buckets and the hours and days that conta
 What counts is what the real-time counters count (bots and excluded channels are not; a
 bot-aggregated guild's snapshots replace its raw activity from ``snapshots_since``); voice time
 comes from closed sessions (``voice_session_log``) and open ones, split at bucket edges. The
-numbers are computed by ``stats.services.rollup_compute``.
+numbers are computed by ``stats.rollups.engine_python``.
 """
 
 from __future__ import annotations
@@ -90,7 +90,7 @@ def compute_snapshots(
     guild_ids: Sequence[int] | None = None,
 ) -> int:
     """Write the snapshots of the buckets ending in (after, until], for all or some guilds."""
-    from stats.services import rollup_compute
+    from stats.rollups import engine_python as rollup_compute
 
     return rollup_compute.compute(granularity, after, until, now, guild_ids)
 

@@ -1,0 +1,1 @@
+"""Operations: /health and /metrics, the worker heartbeat, the feed simulator."""

@@ -1,1 +1,0 @@
-"""Writes of the stats app: ingest (bot → raw events) and processing (raw events → counters)."""
