@@ -22,25 +22,22 @@ from django.db import connection, transaction
 from django.db.models import Count
 from django.utils import timezone
 
-from core.db import is_transient
 from core.events import StoredEvent
 from core.registry import registry
 from core.sql import try_lock
 from guilds.selectors import counting_settings
-from guilds.services import ensure_guilds
 from stats.ingest.claims import release_drain
 from stats.models import Event, IngestBatch, QuarantinedEvent, VoiceSession
 from stats.operations import metrics
 from stats.processing.counting import CounterDeltas
+from stats.processing.dispatch import apply_isolating
 from stats.processing.quarantine import (
-    Failure,
     as_stored_event,
     quarantine_events,
     record_attempts,
 )
 from stats.processing.snapshots import load_snapshot_sources
 from stats.processing.voice import close_sessions_older_than, session_cap
-from stats.rollups.fill import mark_stale_buckets
 from stats.selectors import known_bots
 
 log = logging.getLogger(__name__)
@@ -227,33 +224,6 @@ def _load_events(batch_ids: list[int]) -> list[StoredEvent]:
     ]
 
 
-def apply_isolating(events: Sequence[StoredEvent]) -> list[Failure]:
-    """Apply ``events`` in a savepoint; if that fails through the events' own fault, bisect
-    (in order, so transitions still line up) until each failing event stands alone, apply
-    everything else and return the failing events with their errors. Transient database
-    errors propagate: the whole chunk is retried. The happy path costs one savepoint."""
-    failed: list[Failure] = []
-    _apply_or_bisect(list(events), failed)
-    return failed
-
-
-def _apply_or_bisect(events: list[StoredEvent], failed: list[Failure]) -> None:
-    try:
-        with transaction.atomic():
-            apply_events(events)
-            mark_stale_buckets(events)  # late events for buckets already filled
-        return
-    except Exception as exc:
-        if is_transient(exc):
-            raise
-        if len(events) == 1:
-            failed.append((events[0], exc))
-            return
-    middle = len(events) // 2
-    _apply_or_bisect(events[:middle], failed)
-    _apply_or_bisect(events[middle:], failed)
-
-
 def replay_quarantined(
     event_ids: Sequence[int] | None = None, guild_ids: Sequence[int] | None = None
 ) -> tuple[int, int]:
@@ -278,45 +248,6 @@ def replay_quarantined(
         applied += len(batch) - len(errors)
         failing += len(errors)
     return applied, failing
-
-
-def apply_events(events: Sequence[StoredEvent]) -> None:
-    """Run every registered handler (``core.registry``) over its types' share of ``events``
-    (sorted by timestamp), in the registry's order, then write the counting handlers' deltas.
-    Guild rows and counting settings are read first, for every guild in the chunk."""
-    guild_ids = {e.guild_id for e in events}
-    settings_by_guild = counting_settings(guild_ids)
-    ensure_guilds(guild_ids, known=settings_by_guild)
-    deltas: CounterDeltas | None = None
-    for registration in registry.registrations():
-        mine = [e for e in events if e.type in registration.types]
-        if not mine:
-            continue
-        if not registration.counting:
-            registration.handler(mine)
-            continue
-        if deltas is None:
-            deltas = _counter_deltas(events, settings_by_guild)
-        registration.handler(mine, deltas)
-    if deltas is not None:
-        deltas.flush()
-
-
-def _counter_deltas(events: Sequence[StoredEvent], settings_by_guild: dict) -> CounterDeltas:
-    """The deltas that the counting handlers of a chunk share, knowing its bot accounts and
-    since when each guild's activity comes from bot snapshots."""
-    counting = [
-        e
-        for e in events
-        if any(e.type in r.types for r in registry.registrations() if r.counting)
-    ]
-    active_guilds = {e.guild_id for e in counting}
-    deltas = CounterDeltas(settings_by_guild, known_bots(active_guilds))
-    load_snapshot_sources(active_guilds, deltas)
-    for event in counting:
-        if event.bot and event.user_id is not None:
-            deltas.mark_bot(event.guild_id, event.user_id)
-    return deltas
 
 
 def close_stale_voice_sessions(now: datetime | None = None) -> int:

@@ -52,6 +52,24 @@ def test_health_reports_processing_lag(ingest, monkeypatch, guildstats_settings)
     assert response.json()["checks"]["processing"]["status"] == "warning"
 
 
+def test_health_with_redis_down_is_degraded_but_serving(settings):
+    """Redis down: the API answers from the database and ingest still acknowledges, so /health
+    says "degraded" with 200 (a load balancer keeps the instance); the database down is 503."""
+    import socket
+
+    record_worker_heartbeat.delay()
+    with socket.socket() as sock:  # a port nothing listens on
+        sock.bind(("127.0.0.1", 0))
+        port = sock.getsockname()[1]
+    settings.REDIS_URL = f"redis://127.0.0.1:{port}/0"
+    response = Client().get("/health")
+    assert response.status_code == 200, response.json()
+    body = response.json()
+    assert body["status"] == "degraded"
+    assert body["checks"]["redis"]["status"] == "down"
+    assert body["checks"]["database"]["status"] == "ok"
+
+
 def test_metrics_count_accepted_duplicates_and_rejections(ingest):
     client = Client()
     before = client.get("/metrics").content.decode()
