@@ -34,6 +34,7 @@ test: install-dev lint test-sqlite test-postgres
 
 lint: install-dev
 	$(VENV)/bin/ruff check .
+	$(VENV)/bin/lint-imports
 	GUILDSTATS_VAR_DIR=var/test-lint $(PY) manage.py makemigrations --check --dry-run
 
 test-sqlite: install-dev

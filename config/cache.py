@@ -29,7 +29,7 @@ import redis
 from django.core.cache.backends.base import DEFAULT_TIMEOUT
 from django.core.cache.backends.redis import RedisCache
 
-from config.redis import FAIL_FAST
+from core.redis import FAIL_FAST
 
 log = logging.getLogger(__name__)
 
@@ -84,7 +84,7 @@ _outage = _Outage()
 class SharedClientRedisCache(RedisCache):
     def __init__(self, server: Any, params: dict[str, Any]) -> None:
         super().__init__(server, params)
-        # redis-py's default socket timeouts are 5 s: fail fast instead (see config.redis)
+        # redis-py's default socket timeouts are 5 s: fail fast instead (see core.redis)
         self._options = {**FAIL_FAST, **self._options}
 
     @property

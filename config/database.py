@@ -12,7 +12,7 @@ from typing import Any
 
 import dj_database_url
 
-from config.env import env_int
+from core.env import env_int
 
 TIMESCALE_ENGINE = "timescale.db.backends.postgresql"
 POSTGRES_SCHEMES = ("postgres://", "postgresql://", "pgsql://")

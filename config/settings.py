@@ -13,8 +13,8 @@ from pathlib import Path
 from django.core.exceptions import ImproperlyConfigured
 
 from config.database import database_config
-from config.env import env_bool, env_float, env_int, env_list, env_str
-from config.redis import NO_MAINT_NOTIFICATIONS
+from core.env import env_bool, env_float, env_int, env_list, env_str
+from core.redis import NO_MAINT_NOTIFICATIONS
 
 BASE_DIR = Path(__file__).resolve().parent.parent
 VAR_DIR = Path(env_str("GUILDSTATS_VAR_DIR", str(BASE_DIR / "var")))
@@ -126,7 +126,7 @@ if REDIS_URL:
             "BACKEND": "config.cache.SharedClientRedisCache",
             "LOCATION": REDIS_URL,
             "KEY_PREFIX": "guildstats",
-            "OPTIONS": dict(NO_MAINT_NOTIFICATIONS),  # see config.redis
+            "OPTIONS": dict(NO_MAINT_NOTIFICATIONS),  # see core.redis
         }
     }
     CHANNEL_LAYERS = {

@@ -37,6 +37,18 @@ class Registration:
 class HandlerRegistry:
     def __init__(self) -> None:
         self._registrations: dict[str, Registration] = {}
+        self._chunk_hooks: dict[str, Callable[..., object]] = {}
+
+    def on_chunk(self, name: str, hook: Callable[..., object]) -> None:
+        """Call ``hook(events)`` with every event of each chunk, after the handlers, in the
+        chunk's transaction (the rollups mark the buckets a late chunk changes)."""
+        existing = self._chunk_hooks.get(name)
+        if existing is not None and existing is not hook:
+            raise RegistryError(f"{name} is registered twice, differently")
+        self._chunk_hooks[name] = hook
+
+    def chunk_hooks(self) -> list[Callable[..., object]]:
+        return [self._chunk_hooks[name] for name in sorted(self._chunk_hooks)]
 
     def register(
         self,

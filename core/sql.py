@@ -250,7 +250,7 @@ def _local_lock(key: int, *, wait: bool) -> Iterator[bool]:
     from django.conf import settings
 
     if settings.REDIS_URL:
-        from config.redis import redis_client
+        from core.redis import redis_client
 
         client = redis_client(settings.REDIS_URL)
         lock = client.lock(f"guildstats:lock:{key:x}", timeout=3600)

@@ -4,10 +4,10 @@ from __future__ import annotations
 
 import zoneinfo
 from collections.abc import Iterable
-from dataclasses import dataclass
+from dataclasses import dataclass, field
 from functools import lru_cache
 
-from guilds.models import Guild, GuildAccess
+from guilds.models import ApiKey, Guild, GuildAccess
 
 
 @dataclass(frozen=True)
@@ -62,11 +62,24 @@ def _ints(values: object) -> list[int]:
     return out
 
 
+@dataclass
+class ApiKeyPrincipal:
+    """The caller behind an API key; DRF wants a user-like object."""
+
+    key: ApiKey
+    guild_ids: frozenset[int] = field(default_factory=frozenset)
+    is_authenticated: bool = True
+    is_superuser: bool = False
+    is_staff: bool = False
+
+    @property
+    def pk(self) -> str:  # used by DRF throttling to tell callers apart
+        return f"apikey:{self.key.pk}"
+
+
 def accessible_guilds(user: object):  # -> QuerySet[Guild]
     """The guilds a caller may read: an API key's guilds; for a Discord login, the guilds it
     manages; every guild for a superuser session."""
-    from guilds.api.authentication import ApiKeyPrincipal
-
     if isinstance(user, ApiKeyPrincipal):
         return Guild.objects.filter(guild_id__in=user.guild_ids)
     if getattr(user, "is_superuser", False):

@@ -34,7 +34,7 @@ from django.conf import settings
 from django.db.models import F, Q, Value
 from django.db.models.functions import Least
 
-from config.env import env_int
+from core.env import env_int
 from core.payloads import (
     InviteCreateData,
     InviteDeleteData,

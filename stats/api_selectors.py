@@ -19,8 +19,8 @@ from zoneinfo import ZoneInfo
 
 from django.conf import settings
 from django.core.cache import cache
-from django.db.models import Count, F, Min, Q, QuerySet, Sum, Value
-from django.db.models.functions import Coalesce
+from django.db.models import BigIntegerField, Count, F, Min, Q, QuerySet, Sum, Value
+from django.db.models.functions import Cast, Coalesce
 from django.utils import timezone
 
 from guilds.models import Guild
@@ -300,8 +300,10 @@ def leaderboard(
     if summary:
         rows = _ranked(summary[category][:limit], category)
     else:
-        # plain columns where possible: for all time, the messages score is the indexed column
-        voice_minutes = (Coalesce(F("voice"), Value(0)) + 30) / 60
+        # plain columns where possible: for all time, the messages score is the indexed column.
+        # PostgreSQL sums bigint columns as numeric: cast back, so "/ 60" divides integers
+        voice = Cast(Coalesce(F("voice"), Value(0)), BigIntegerField())
+        voice_minutes = (voice + 30) / 60
         scores = {
             "messages": F("messages"),
             "voice": voice_minutes,

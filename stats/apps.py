@@ -24,6 +24,7 @@ class StatsConfig(AppConfig):
         from stats.processing.activity import apply_message_events, apply_reaction_events
         from stats.processing.snapshots import apply_snapshot_events
         from stats.processing.voice import apply_voice_events
+        from stats.rollups.fill import mark_stale_buckets
 
         # counting handlers share the chunk's counter deltas. Bot snapshots first: they
         # decide since when raw activity of their guild stops counting.
@@ -54,6 +55,8 @@ class StatsConfig(AppConfig):
             reads_data={"VOICE_CHANNEL_MOVE"},
             counting=True,
         )
+        # late events change buckets already filled: the rollups mark them for a refill
+        registry.on_chunk("rollups.stale_buckets", mark_stale_buckets)
         checks.register(handlers_registered)
 
         # import the services so every staging table is registered before connections open

@@ -13,9 +13,9 @@ from channels.db import database_sync_to_async
 from channels.generic.websocket import AsyncWebsocketConsumer
 from django.db import DatabaseError
 
+from core import telemetry as metrics
 from guilds.services import authenticate_bot
 from stats.ingest.frames import FrameError, ingest_batch
-from stats.operations import metrics
 from stats.views import log_storage_error
 
 log = logging.getLogger(__name__)

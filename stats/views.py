@@ -11,10 +11,11 @@ from django.http import HttpRequest, HttpResponse, JsonResponse
 from django.views.decorators.csrf import csrf_exempt
 from django.views.decorators.http import require_GET, require_POST
 
+from core import telemetry
 from guilds.services import authenticate_bot
 from stats.ingest.frames import FrameError, ingest_batch
 from stats.operations import metrics
-from stats.selectors import health_report
+from stats.operations.health import health_report
 
 log = logging.getLogger(__name__)
 
@@ -48,7 +49,7 @@ def ingest_events(request: HttpRequest) -> HttpResponse:
     except DatabaseError as exc:
         return _storage_unavailable("checking a bot token", exc)
     if token is None:
-        metrics.record_frame_error("http", "unauthorized")
+        telemetry.record_frame_error("http", "unauthorized")
         return _json({"type": "error", "error": "missing or invalid bot token"}, status=401)
     limit = settings.GUILDSTATS["MAX_FRAME_BYTES"]
     try:
@@ -56,7 +57,7 @@ def ingest_events(request: HttpRequest) -> HttpResponse:
     except ValueError:
         declared = 0
     if declared > limit:
-        metrics.record_frame_error("http", "too_large")
+        telemetry.record_frame_error("http", "too_large")
         return _json(
             {
                 "type": "error",
@@ -67,7 +68,7 @@ def ingest_events(request: HttpRequest) -> HttpResponse:
     try:
         result = ingest_batch(request.body, bot_token_id=token.pk, transport="http")
     except FrameError as exc:
-        metrics.record_frame_error("http", exc.code)
+        telemetry.record_frame_error("http", exc.code)
         return _json({"type": "error", "error": exc.message}, status=exc.status)
     except DatabaseError as exc:
         return _storage_unavailable("ingesting a body", exc)
@@ -76,7 +77,7 @@ def ingest_events(request: HttpRequest) -> HttpResponse:
 
 def _storage_unavailable(doing: str, exc: DatabaseError) -> HttpResponse:
     log_storage_error(log, doing, exc)
-    metrics.record_frame_error("http", "storage_unavailable")
+    telemetry.record_frame_error("http", "storage_unavailable")
     return _json(
         {"type": "error", "error": "storage unavailable, nothing was stored: retry"}, status=503
     )

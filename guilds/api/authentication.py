@@ -2,30 +2,14 @@
 
 from __future__ import annotations
 
-from dataclasses import dataclass, field
-
 from drf_spectacular.extensions import OpenApiAuthenticationExtension
 from rest_framework.authentication import BaseAuthentication, get_authorization_header
 from rest_framework.exceptions import AuthenticationFailed
 from rest_framework.request import Request
 
 from guilds.models import ApiKey
+from guilds.selectors import ApiKeyPrincipal
 from guilds.services import authenticate_api_key
-
-
-@dataclass
-class ApiKeyPrincipal:
-    """The caller behind an API key; DRF wants a user-like object."""
-
-    key: ApiKey
-    guild_ids: frozenset[int] = field(default_factory=frozenset)
-    is_authenticated: bool = True
-    is_superuser: bool = False
-    is_staff: bool = False
-
-    @property
-    def pk(self) -> str:  # used by DRF throttling to tell callers apart
-        return f"apikey:{self.key.pk}"
 
 
 class ApiKeyAuthentication(BaseAuthentication):

@@ -13,11 +13,10 @@ from rest_framework.request import Request
 from rest_framework.response import Response
 from rest_framework.settings import api_settings
 
-from guilds.api.authentication import ApiKeyPrincipal
 from guilds.api.fields import parse_snowflake
 from guilds.api.openapi import responses
 from guilds.models import Guild
-from guilds.selectors import accessible_guilds, cached_guild
+from guilds.selectors import ApiKeyPrincipal, accessible_guilds, cached_guild
 
 
 def valid(serializer_class: type, data: object) -> dict:

@@ -17,7 +17,7 @@ from functools import cache
 import redis
 from django.conf import settings
 
-from config.redis import redis_client
+from core.redis import redis_client
 
 log = logging.getLogger(__name__)
 

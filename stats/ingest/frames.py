@@ -17,15 +17,16 @@ from datetime import UTC, datetime, timedelta
 from typing import Any
 
 import msgspec
+from celery import current_app
 from django.conf import settings
 from django.db import connection, transaction
 from django.utils import timezone
 
+from core import telemetry as metrics
 from core.contract import FRAME_DECODER, KNOWN_TYPES, BotEvent, Envelope, Rejection, parse_event
 from core.sql import Column, bulk_insert, register_stage
 from stats.ingest.claims import claim_drains
 from stats.models import IngestBatch
-from stats.operations import metrics
 
 EPOCH = datetime(1970, 1, 1, tzinfo=UTC)
 _encode = msgspec.json.Encoder(order="sorted").encode
@@ -240,15 +241,17 @@ def _store(
     return inserted
 
 
-def _enqueue(pending: list[tuple[int, int]]) -> None:
-    from stats.tasks import process_batches
+# Named, not imported: the task module sits above ingest (it calls every stage).
+PROCESS_TASK = "stats.tasks.process_batches"
 
+
+def _enqueue(pending: list[tuple[int, int]]) -> None:
     claimed = claim_drains([shard for _batch_id, shard in pending])
     batch_ids = [
         batch_id for (batch_id, _shard), claim in zip(pending, claimed, strict=True) if claim
     ]
     if batch_ids:  # one task for all the frame's shards that have no drain queued yet
-        process_batches.delay(batch_ids)
+        current_app.signature(PROCESS_TASK, args=(batch_ids,)).delay()
 
 
 def _int_or_none(value: str | None) -> int | None:

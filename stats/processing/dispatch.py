@@ -17,11 +17,10 @@ from core.events import StoredEvent
 from core.registry import registry
 from guilds.selectors import counting_settings
 from guilds.services import ensure_guilds
+from stats.processing.bots import known_bots
 from stats.processing.counting import CounterDeltas
 from stats.processing.quarantine import Failure
 from stats.processing.snapshots import load_snapshot_sources
-from stats.rollups.fill import mark_stale_buckets
-from stats.selectors import known_bots
 
 
 def apply_isolating(events: Sequence[StoredEvent]) -> list[Failure]:
@@ -38,7 +37,6 @@ def _apply_or_bisect(events: list[StoredEvent], failed: list[Failure]) -> None:
     try:
         with transaction.atomic():
             apply_events(events)
-            mark_stale_buckets(events)  # late events for buckets already filled
         return
     except Exception as exc:
         if is_transient(exc):
@@ -71,6 +69,8 @@ def apply_events(events: Sequence[StoredEvent]) -> None:
         registration.handler(mine, deltas)
     if deltas is not None:
         deltas.flush()
+    for hook in registry.chunk_hooks():  # e.g. the rollups' stale marks for late events
+        hook(events)
 
 
 def _counter_deltas(events: Sequence[StoredEvent], settings_by_guild: dict) -> CounterDeltas:

@@ -22,13 +22,14 @@ from django.db import connection, transaction
 from django.db.models import Count
 from django.utils import timezone
 
+from core import telemetry as metrics
 from core.events import StoredEvent
 from core.registry import registry
 from core.sql import try_lock
 from guilds.selectors import counting_settings
 from stats.ingest.claims import release_drain
 from stats.models import Event, IngestBatch, QuarantinedEvent, VoiceSession
-from stats.operations import metrics
+from stats.processing.bots import known_bots
 from stats.processing.counting import CounterDeltas
 from stats.processing.dispatch import apply_isolating
 from stats.processing.quarantine import (
@@ -38,7 +39,6 @@ from stats.processing.quarantine import (
 )
 from stats.processing.snapshots import load_snapshot_sources
 from stats.processing.voice import close_sessions_older_than, session_cap
-from stats.selectors import known_bots
 
 log = logging.getLogger(__name__)
 

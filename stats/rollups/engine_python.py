@@ -35,9 +35,9 @@ from stats.models import (
     VoiceSession,
     VoiceSessionLog,
 )
+from stats.processing.bots import known_bots
 from stats.processing.counting import CounterDeltas, second_mark
 from stats.processing.voice import session_cap
-from stats.selectors import known_bots
 
 if TYPE_CHECKING:
     from stats.rollups.fill import Granularity

@@ -1,4 +1,4 @@
-"""Reads of the pipeline's state for /health and /metrics."""
+"""/health and the scrape-time gauges of /metrics: the pipeline's state, read from the database."""
 
 from __future__ import annotations
 
@@ -10,15 +10,16 @@ from django.db import connection
 from django.db.models import Min
 from django.utils import timezone
 
+from core.redis import redis_client
 from stats.models import (
     FillState,
     IngestBatch,
-    MemberStats,
     QuarantinedEvent,
     StaleBucket,
     VoiceSession,
     WorkerHeartbeat,
 )
+from stats.rollups.fill import GRANULARITIES, floor_time
 
 
 @dataclass(frozen=True)
@@ -66,8 +67,6 @@ def health_report() -> tuple[bool, dict[str, object]]:
 
     if settings.REDIS_URL:
         try:
-            from config.redis import redis_client
-
             client = redis_client(settings.REDIS_URL, socket_connect_timeout=1, socket_timeout=1)
             try:
                 client.ping()
@@ -130,7 +129,6 @@ def aggregation_lag() -> dict[str, object]:
     one step behind that is normal between two runs, so the lag counts from there. Stale
     buckets waiting for a refresh are reported too.
     """
-    from stats.rollups.fill import GRANULARITIES, floor_time
 
     limits = settings.GUILDSTATS
     now = timezone.now()
@@ -155,12 +153,3 @@ def aggregation_lag() -> dict[str, object]:
         "lagSeconds": {name: round(lag, 1) for name, lag in lags.items()},
         "staleBuckets": StaleBucket.objects.count(),
     }
-
-
-def known_bots(guild_ids: set[int]) -> set[tuple[int, int]]:
-    """(guild, user) of the members marked as bot accounts in these guilds (partial index)."""
-    return set(
-        MemberStats.objects.filter(guild_id__in=guild_ids, is_bot=True).values_list(
-            "guild_id", "user_id"
-        )
-    )
