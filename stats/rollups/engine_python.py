@@ -4,7 +4,7 @@
 (after, until], for every guild or the given ones. PostgreSQL runs it as set-based SQL
 (``stats.rollups.engine_sql``), which is what makes a day of 10M events fill in seconds;
 other databases run the Python version below, which is also the reference the SQL is tested
-against (tests/stats/test_rollup_engines.py). Both apply the same rules:
+against (tests/stats/rollups/test_rollup_engines.py). Both apply the same rules:
 
 * every raw event counts in ``countsByType``;
 * counted activity: a member's ``MESSAGE_CREATE`` (with a channel) and ``MESSAGE_REACTION_ADD``,

@@ -20,7 +20,7 @@ from stats.models import Event, IngestBatch
 from stats.tasks import sweep_unprocessed_batches
 from tests.concurrency import process_concurrently
 from tests.factories import message, ms, snowflake
-from tests.stats.test_exactly_once import chunks, counted, make_feed
+from tests.stats.processing.test_exactly_once import chunks, counted, make_feed
 
 pytestmark = [pytest.mark.postgres, pytest.mark.django_db(transaction=True)]
 

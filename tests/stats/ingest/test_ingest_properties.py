@@ -27,7 +27,7 @@ from stats.models import (
 )
 from stats.processing.drain import drain_shard
 from stats.rollups.fill import fill_snapshots
-from tests.strategies import BASE_MS, any_json, edge_events, events
+from tests.core.strategies import BASE_MS, any_json, edge_events, events
 
 pytestmark = pytest.mark.django_db(transaction=True)
 
