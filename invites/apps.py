@@ -8,7 +8,7 @@ class InvitesConfig(AppConfig):
     def ready(self) -> None:
         from core.contract import INVITE_TYPES, MEMBER_TYPES
         from core.registry import registry
-        from invites.services import apply_invite_events
+        from invites.services.joins import apply_invite_events
 
         # invites, joins and leaves, after moderation (a kick is both a case and a leave)
         registry.register(

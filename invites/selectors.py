@@ -27,7 +27,7 @@ from invites.models import (
     MemberJoin,
     MemberLifecycle,
 )
-from invites.services import default_fake_account_days
+from invites.services.accounting import default_fake_account_days
 from stats.models import MemberStats
 from stats.periods import iso
 

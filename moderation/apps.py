@@ -8,7 +8,7 @@ class ModerationConfig(AppConfig):
     def ready(self) -> None:
         from core.contract import MODERATION_TYPES
         from core.registry import registry
-        from moderation.services import apply_moderation_events
+        from moderation.services.cases import apply_moderation_events
 
         # cases commit with the counters, after the guild registry (order 10)
         registry.register(

@@ -48,7 +48,7 @@ def _legacy_schemas(guildstats_settings, monkeypatch):
         ("GUILD_MEMBER_ADD", "MemberAddData", LegacyMemberAddData),
     ):
         monkeypatch.setitem(DATA_SCHEMAS, type_, legacy)
-        monkeypatch.setattr(f"invites.services.{module_name}", legacy)
+        monkeypatch.setattr(f"invites.services.joins.{module_name}", legacy)
 
 
 def at(**delta: float) -> int:

@@ -17,7 +17,7 @@ from invites.models import (
     MemberJoin,
     MemberLifecycle,
 )
-from invites.services import DISCORD_EPOCH_MS, snowflake_time
+from invites.services.accounting import DISCORD_EPOCH_MS, snowflake_time
 from tests.factories import (
     GuildFactory,
     event,

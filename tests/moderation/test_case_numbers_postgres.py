@@ -11,7 +11,7 @@ from django.db import connections, transaction
 
 from core.events import StoredEvent
 from moderation.models import ModerationCase
-from moderation.services import apply_moderation_events
+from moderation.services.cases import apply_moderation_events
 from stats.models import IngestBatch
 from tests.concurrency import process_concurrently
 from tests.factories import audit_entry, ban, ms, snowflake

@@ -33,7 +33,7 @@ class LegacyBanData(BanData, rename="camel"):
 def _legacy_ban_schema(guildstats_settings, monkeypatch):
     guildstats_settings(RAW_RETENTION_DAYS=100_000)
     monkeypatch.setitem(DATA_SCHEMAS, "GUILD_BAN_ADD", LegacyBanData)
-    monkeypatch.setattr("moderation.services.BanData", LegacyBanData)
+    monkeypatch.setattr("moderation.services.reports.BanData", LegacyBanData)
 
 
 def at(**delta: float) -> int:
@@ -94,7 +94,7 @@ def test_a_name_too_long_for_its_column_is_skipped_on_postgres(ingest):
 
 def test_a_failing_event_keeps_no_part_of_its_writes(ingest, monkeypatch):
     """A failure after the case was written (here: a bug in the merge) leaves no case."""
-    from moderation import services
+    from moderation.services import cases as services
 
     g, target = snowflake(), snowflake()
 

@@ -22,19 +22,13 @@ Rules (README "Invites and member lifecycle"):
 
 from __future__ import annotations
 
-import logging
 from collections.abc import Sequence
-from dataclasses import dataclass
-from datetime import UTC, date, datetime, timedelta
+from datetime import UTC, datetime, timedelta
 from typing import TYPE_CHECKING, Any
-from zoneinfo import ZoneInfo
 
 import msgspec
-from django.conf import settings
-from django.db.models import F, Q, Value
-from django.db.models.functions import Least
+from django.db.models import Q
 
-from core.env import env_int
 from core.payloads import (
     InviteCreateData,
     InviteDeleteData,
@@ -42,77 +36,28 @@ from core.payloads import (
     MemberAddData,
     MemberRemoveData,
 )
-from guilds.selectors import counting_settings
 from invites.models import (
-    FakeReason,
-    GuildGrowthDaily,
     Invite,
-    InviterStats,
-    InviteSettings,
     JoinKind,
     MemberJoin,
     MemberLifecycle,
 )
+from invites.services.accounting import (
+    JOIN_WINDOW,
+    Context,
+    JoinReport,
+    add_to_inviter,
+    classify,
+    count_use,
+    credit,
+    growth,
+    lifecycle_join,
+    name_inviter,
+    uncredit,
+)
 
 if TYPE_CHECKING:
     from core.events import StoredEvent
-
-log = logging.getLogger(__name__)
-INT_MAX = 2**31 - 1  # integer columns
-
-# GUILD_MEMBER_ADD and INVITE_USE of one join are sent together by the bot (seed 001, example
-# 3); a minute leaves room for a slow invite fetch without merging two joins (a member cannot
-# rejoin without a leave in between, and a leave closes the join).
-JOIN_WINDOW = timedelta(seconds=60)
-DISCORD_EPOCH_MS = 1_420_070_400_000
-DEFAULT_FAKE_ACCOUNT_DAYS = env_int("GUILDSTATS_INVITE_FAKE_ACCOUNT_DAYS", 7)
-
-
-def default_fake_account_days() -> int:
-    """``GUILDSTATS["INVITE_FAKE_ACCOUNT_DAYS"]`` when set (tests), else the environment."""
-    return int(settings.GUILDSTATS.get("INVITE_FAKE_ACCOUNT_DAYS", DEFAULT_FAKE_ACCOUNT_DAYS))
-
-
-def snowflake_time(user_id: int) -> datetime:
-    """When a Discord id was created: its top 42 bits are milliseconds since 2015."""
-    return datetime.fromtimestamp(((user_id >> 22) + DISCORD_EPOCH_MS) / 1000, tz=UTC)
-
-
-@dataclass
-class JoinReport:
-    guild_id: int
-    user_id: int
-    timestamp: datetime
-    source: str  # "member_add" | "invite_use"
-    event_id: int
-    username: str = ""
-    inviter_id: int | None = None
-    inviter_username: str = ""
-    code: str = ""
-    vanity: bool = False
-    bot: bool | None = None  # None: the report does not say
-    account_created_at: datetime | None = None
-
-
-class _Context:
-    """Per-chunk caches: guild settings (time zone, fake threshold)."""
-
-    def __init__(self, guild_ids: set[int]) -> None:
-        found = counting_settings(guild_ids)
-        self.zones: dict[int, ZoneInfo] = {g: s.tz for g, s in found.items()}
-        self.fake_days = dict(
-            InviteSettings.objects.filter(guild_id__in=guild_ids).values_list(
-                "guild_id", "fake_account_days"
-            )
-        )
-        self.default_days = default_fake_account_days()
-
-    def day(self, guild_id: int, at: datetime) -> date:
-        zone = self.zones.get(guild_id)
-        return at.astimezone(zone).date() if zone is not None else at.astimezone(UTC).date()
-
-    def fake_threshold(self, guild_id: int) -> timedelta:
-        return timedelta(days=self.fake_days.get(guild_id, self.default_days))
 
 
 def apply_invite_events(events: Sequence[StoredEvent]) -> None:
@@ -122,13 +67,13 @@ def apply_invite_events(events: Sequence[StoredEvent]) -> None:
     (``stats.processing.drain.apply_isolating``) rolls the chunk back to its savepoint,
     finds the failing event and quarantines it, so no half of it stays (an inviter
     uncredited, a join without its lifecycle) and the rest of the chunk commits."""
-    ctx = _Context({e.guild_id for e in events})
+    ctx = Context({e.guild_id for e in events})
     for event in events:
         _HANDLERS[event.type](event, event.data or {}, ctx)
 
 
 # --- invites ---------------------------------------------------------------------------------
-def _invite_create(event: StoredEvent, raw: dict[str, Any], ctx: _Context) -> None:
+def _invite_create(event: StoredEvent, raw: dict[str, Any], ctx: Context) -> None:
     data = msgspec.convert(raw, InviteCreateData, strict=True)
     created = data.created_at or event.timestamp
     expires = data.expires_at
@@ -149,10 +94,10 @@ def _invite_create(event: StoredEvent, raw: dict[str, Any], ctx: _Context) -> No
     invite.deleted_at = None
     invite.save()
     if invite.inviter_id is not None:
-        _name_inviter(event.guild_id, invite.inviter_id, invite.inviter_username)
+        name_inviter(event.guild_id, invite.inviter_id, invite.inviter_username)
 
 
-def _invite_delete(event: StoredEvent, raw: dict[str, Any], ctx: _Context) -> None:
+def _invite_delete(event: StoredEvent, raw: dict[str, Any], ctx: Context) -> None:
     data = msgspec.convert(raw, InviteDeleteData, strict=True)
     invite, _ = Invite.objects.get_or_create(guild_id=event.guild_id, code=data.code)
     invite.deleted_at = event.timestamp
@@ -160,7 +105,7 @@ def _invite_delete(event: StoredEvent, raw: dict[str, Any], ctx: _Context) -> No
     invite.save()
 
 
-def _invite_use(event: StoredEvent, raw: dict[str, Any], ctx: _Context) -> None:
+def _invite_use(event: StoredEvent, raw: dict[str, Any], ctx: Context) -> None:
     data = msgspec.convert(raw, InviteUseData, strict=True)
     vanity = data.vanity
     report = JoinReport(
@@ -192,7 +137,7 @@ def _invite_use(event: StoredEvent, raw: dict[str, Any], ctx: _Context) -> None:
 
 
 # --- joins and leaves ------------------------------------------------------------------------
-def _member_add(event: StoredEvent, raw: dict[str, Any], ctx: _Context) -> None:
+def _member_add(event: StoredEvent, raw: dict[str, Any], ctx: Context) -> None:
     data = msgspec.convert(raw, MemberAddData, strict=True)
     vanity = data.vanity or (data.invite_type or "").lower() == "vanity"
     user_id = event.user_id if event.user_id is not None else int(data.user_id or 0)
@@ -215,7 +160,7 @@ def _member_add(event: StoredEvent, raw: dict[str, Any], ctx: _Context) -> None:
     )
 
 
-def _record_join(report: JoinReport, ctx: _Context) -> None:
+def _record_join(report: JoinReport, ctx: Context) -> None:
     """Create the join this report describes, or complete the one another report created:
     a join at most JOIN_WINDOW from the report and not ended before it (open, or left at or
     after the report's time: a report processed after the leave), the nearest in time."""
@@ -238,7 +183,7 @@ def _record_join(report: JoinReport, ctx: _Context) -> None:
     if join is not None:
         if getattr(join, source_field) is not None:
             return  # the same join reported twice by the same source
-        _uncredit(join)
+        uncredit(join)
         setattr(join, source_field, report.event_id)
         join.username = join.username or report.username
         if report.vanity:
@@ -246,13 +191,13 @@ def _record_join(report: JoinReport, ctx: _Context) -> None:
         if join.inviter_id is None and not join.invite_code and (report.inviter_id or report.code):
             join.inviter_id, join.inviter_username = report.inviter_id, report.inviter_username
             join.invite_code = report.code
-            _count_use(join)
+            count_use(join)
         join.is_bot = join.is_bot or bool(report.bot)
         join.account_created_at = join.account_created_at or report.account_created_at
-        _classify(join, ctx)
+        classify(join, ctx)
         if join.left_at is not None:  # already left: charge the leave as _member_remove does
             join.leave_counted = join.credited and join.kind == JoinKind.REGULAR
-        _credit(join)
+        credit(join)
         join.save()
         return
 
@@ -269,16 +214,16 @@ def _record_join(report: JoinReport, ctx: _Context) -> None:
         account_created_at=report.account_created_at,
     )
     setattr(join, source_field, report.event_id)
-    _classify(join, ctx)
-    _credit(join)
+    classify(join, ctx)
+    credit(join)
     if join.invite_code:
-        _count_use(join)
+        count_use(join)
     join.save()
-    _lifecycle_join(report)
-    _growth(report.guild_id, ctx.day(report.guild_id, report.timestamp), joins=1)
+    lifecycle_join(report)
+    growth(report.guild_id, ctx.day(report.guild_id, report.timestamp), joins=1)
 
 
-def _member_remove(event: StoredEvent, raw: dict[str, Any], ctx: _Context) -> None:
+def _member_remove(event: StoredEvent, raw: dict[str, Any], ctx: Context) -> None:
     data = msgspec.convert(raw, MemberRemoveData, strict=True)
     user_id = event.user_id if event.user_id is not None else int(data.user_id or 0)
     member = (
@@ -306,7 +251,7 @@ def _member_remove(event: StoredEvent, raw: dict[str, Any], ctx: _Context) -> No
     member.leave_count += 1
     member.is_present = False
     member.save()
-    _growth(event.guild_id, ctx.day(event.guild_id, event.timestamp), leaves=1)
+    growth(event.guild_id, ctx.day(event.guild_id, event.timestamp), leaves=1)
 
     join = (
         MemberJoin.objects.select_for_update()
@@ -324,122 +269,8 @@ def _member_remove(event: StoredEvent, raw: dict[str, Any], ctx: _Context) -> No
     join.left_at = event.timestamp
     if join.credited and join.kind == JoinKind.REGULAR:
         join.leave_counted = True
-        _add(join, leaves=1)
+        add_to_inviter(join, leaves=1)
     join.save()
-
-
-# --- accounting ------------------------------------------------------------------------------
-def _classify(join: MemberJoin, ctx: _Context) -> None:
-    """Decide the join's kind from what is known of it now."""
-    join.fake_reason = FakeReason.NONE
-    if join.kind == JoinKind.VANITY:
-        join.inviter_id = None
-        return
-    if join.is_bot:
-        join.kind = JoinKind.BOT
-        return
-    if join.inviter_id is None:
-        join.kind = JoinKind.UNKNOWN
-        return
-    join.kind = JoinKind.FAKE
-    if join.inviter_id == join.user_id:
-        join.fake_reason = FakeReason.SELF_INVITE
-        return
-    earlier = MemberJoin.objects.filter(
-        guild_id=join.guild_id,
-        user_id=join.user_id,
-        joined_at__lt=join.joined_at,
-        inviter_id__isnull=False,
-        kind__in=(JoinKind.REGULAR, JoinKind.FAKE),
-    )
-    if join.pk is not None:
-        earlier = earlier.exclude(pk=join.pk)
-    if earlier.exists():
-        join.fake_reason = FakeReason.REJOIN
-        return
-    created = join.account_created_at or snowflake_time(join.user_id)
-    if join.joined_at - created < ctx.fake_threshold(join.guild_id):
-        join.fake_reason = FakeReason.YOUNG_ACCOUNT
-        return
-    join.kind = JoinKind.REGULAR
-
-
-def _credit(join: MemberJoin) -> None:
-    if join.credited:
-        _add(join, regular=1, fakes=1 if join.kind == JoinKind.FAKE else 0)
-        if join.leave_counted:
-            _add(join, leaves=1)
-
-
-def _uncredit(join: MemberJoin) -> None:
-    """Take back what ``join`` counted, before it is re-classified and counted again."""
-    if join.credited:
-        _add(join, regular=-1, fakes=-1 if join.kind == JoinKind.FAKE else 0)
-        if join.leave_counted:
-            _add(join, leaves=-1)
-
-
-def _add(join: MemberJoin, *, regular: int = 0, leaves: int = 0, fakes: int = 0) -> None:
-    assert join.inviter_id is not None
-    row, _ = InviterStats.objects.get_or_create(
-        guild_id=join.guild_id,
-        inviter_id=join.inviter_id,
-        defaults={"inviter_username": join.inviter_username},
-    )
-    InviterStats.objects.filter(pk=row.pk).update(
-        regular=F("regular") + regular, leaves=F("leaves") + leaves, fakes=F("fakes") + fakes
-    )
-    if join.inviter_username and row.inviter_username != join.inviter_username:
-        InviterStats.objects.filter(pk=row.pk).update(inviter_username=join.inviter_username)
-
-
-def _name_inviter(guild_id: int, inviter_id: int, username: str) -> None:
-    if username:
-        InviterStats.objects.filter(guild_id=guild_id, inviter_id=inviter_id).update(
-            inviter_username=username
-        )
-
-
-def _count_use(join: MemberJoin) -> None:
-    """A join attributed to a code uses it once (INVITE_USE's ``uses`` may raise it more)."""
-    if join.kind == JoinKind.VANITY or not join.invite_code:
-        return
-    updated = Invite.objects.filter(guild_id=join.guild_id, code=join.invite_code).update(
-        # saturates at the column's maximum (Discord's ``uses`` may have put it there)
-        uses=Least(F("uses"), Value(INT_MAX - 1)) + 1
-    )
-    if not updated:
-        Invite.objects.create(
-            guild_id=join.guild_id,
-            code=join.invite_code,
-            inviter_id=join.inviter_id,
-            inviter_username=join.inviter_username,
-            uses=1,
-        )
-
-
-def _lifecycle_join(report: JoinReport) -> None:
-    member, created = MemberLifecycle.objects.select_for_update().get_or_create(
-        guild_id=report.guild_id,
-        user_id=report.user_id,
-        defaults={"first_joined_at": report.timestamp, "username": report.username},
-    )
-    if not created and (member.join_count or member.leave_count):
-        member.rejoin_count += 1  # seen before (joined, or left after an untracked join)
-    if member.first_joined_at is None or member.first_joined_at > report.timestamp:
-        member.first_joined_at = report.timestamp
-    member.last_joined_at = report.timestamp
-    member.join_count += 1
-    member.is_present = True
-    member.username = report.username or member.username
-    member.save()
-
-
-def _growth(guild_id: int, day: date, *, joins: int = 0, leaves: int = 0) -> None:
-    row, _ = GuildGrowthDaily.objects.get_or_create(guild_id=guild_id, day=day)
-    GuildGrowthDaily.objects.filter(pk=row.pk).update(
-        joins=F("joins") + joins, leaves=F("leaves") + leaves
-    )
 
 
 # --- helpers ---------------------------------------------------------------------------------
