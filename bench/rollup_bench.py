@@ -214,6 +214,7 @@ def main() -> int:
     from django.db import connection
 
     from stats.models import MetricsSnapshot
+    from stats.rollups import buckets
     from stats.rollups import fill as rollups
 
     with connection.cursor() as cursor:
@@ -224,7 +225,7 @@ def main() -> int:
     now = DAY_START + timedelta(days=1, hours=1)
     timings = {}
     total_started = time.perf_counter()
-    for granularity in rollups.GRANULARITIES:
+    for granularity in buckets.GRANULARITIES:
         started = time.perf_counter()
         target = rollups._target(granularity, now)
         assert target is not None
@@ -233,7 +234,7 @@ def main() -> int:
     total = time.perf_counter() - total_started
     rows = {
         g.name: MetricsSnapshot.objects.filter(period_type=g.name).count()
-        for g in rollups.GRANULARITIES
+        for g in buckets.GRANULARITIES
     }
     print(f"events: {args.events:,} over 24 h, {GUILDS:,} guilds")
     for name, seconds in timings.items():

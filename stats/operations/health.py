@@ -19,7 +19,7 @@ from stats.models import (
     VoiceSession,
     WorkerHeartbeat,
 )
-from stats.rollups.fill import GRANULARITIES, floor_time
+from stats.rollups.buckets import GRANULARITIES, floor_time
 
 
 @dataclass(frozen=True)

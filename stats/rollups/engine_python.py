@@ -38,15 +38,16 @@ from stats.models import (
 from stats.processing.bots import known_bots
 from stats.processing.counting import CounterDeltas, second_mark
 from stats.processing.voice import session_cap
+from stats.rollups import engine_sql
+from stats.rollups.assembly import INT_MAX
+from stats.rollups.buckets import bucket_bounds
 
 if TYPE_CHECKING:
-    from stats.rollups.fill import Granularity
+    from stats.rollups.buckets import Granularity
 
 TOP = 10
 # "sql" on PostgreSQL; "python" forces the reference engine (tests compare the two)
 ENGINE = "sql"
-
-INT_MAX = 2**31 - 1
 
 
 def compute(
@@ -59,9 +60,7 @@ def compute(
     """Insert the snapshots of the buckets of ``granularity`` ending in (after, until], for all
     guilds or ``guild_ids``; return how many rows were written."""
     if connection.vendor == "postgresql" and ENGINE == "sql":
-        from stats.rollups import engine_sql as rollup_sql
-
-        return rollup_sql.compute(granularity, after, until, now, guild_ids)
+        return engine_sql.compute(granularity, after, until, now, guild_ids)
     snapshots = compute_in_python(granularity, after, until, now, guild_ids)
     MetricsSnapshot.objects.bulk_create(snapshots, batch_size=2000)
     return len(snapshots)
@@ -92,7 +91,7 @@ class GuildBucket:
             period_type=period_type,
             period_start=start,
             period_end=end,
-            # 32-bit columns: saturate, as the SQL engine does (rollup_sql.INT_MAX)
+            # 32-bit columns: saturate, as the SQL engine does (assembly.INT_MAX)
             total_messages=min(self.totals[0], INT_MAX),
             total_voice_seconds=min(self.totals[1], INT_MAX),
             total_reactions=min(self.totals[2], INT_MAX),
@@ -153,8 +152,6 @@ def compute_in_python(
     now: datetime,
     guild_ids: Sequence[int] | None,
 ) -> list[MetricsSnapshot]:
-    from stats.rollups.fill import bucket_bounds
-
     lo = after - granularity.longest
     events = Event.objects.filter(timestamp__gte=lo, timestamp__lt=until)
     sessions = _sessions(lo, until, now)

@@ -28,7 +28,6 @@ from __future__ import annotations
 
 from collections import defaultdict
 from collections.abc import Callable, Iterable, Iterator, Sequence
-from dataclasses import dataclass
 from datetime import UTC, datetime, timedelta
 from typing import TYPE_CHECKING
 
@@ -41,45 +40,22 @@ from core.contract import SNAPSHOT_TYPES, VOICE_TYPES
 from core.sql import session_lock
 from guilds.selectors import counting_settings
 from stats.models import Event, FillState, MetricsSnapshot, StaleBucket
+from stats.rollups import engine_python
+from stats.rollups.buckets import (
+    EPOCH,
+    FIVE_MIN,
+    FIVE_MINUTES,
+    GRANULARITIES,
+    Compute,
+    Granularity,
+    bucket_bounds,
+    floor_time,
+)
 
 if TYPE_CHECKING:
     from core.events import StoredEvent
 
-FIVE_MINUTES = timedelta(minutes=5)
-HOUR = timedelta(hours=1)
-QUARTER = timedelta(minutes=15)
 ROLLUP_LOCK = 0x6775_696C_F111  # session advisory lock held by a fill run
-EPOCH = datetime(1970, 1, 1, tzinfo=UTC)
-
-
-@dataclass(frozen=True)
-class Granularity:
-    """One kind of snapshot. Buckets are [start, end); a range (a, b] holds the buckets whose
-    end falls in it."""
-
-    name: str  # FillState key and MetricsSnapshot.period_type
-    size: timedelta | None  # fixed UTC bucket size; None: the guild's local day
-    align: timedelta  # the watermark moves by multiples of this
-    step: timedelta  # the most a run fills in one transaction
-    longest: timedelta  # the longest bucket (how far before a range its data may start)
-
-
-FIVE_MIN = Granularity("5min", FIVE_MINUTES, FIVE_MINUTES, HOUR, FIVE_MINUTES)
-HOURLY = Granularity("hourly", HOUR, HOUR, timedelta(hours=6), HOUR)
-DAILY = Granularity("daily", None, QUARTER, timedelta(days=1), timedelta(hours=25))
-GRANULARITIES = (FIVE_MIN, HOURLY, DAILY)
-BY_NAME = {g.name: g for g in GRANULARITIES}
-
-Compute = Callable[[Granularity, datetime, datetime, datetime, Sequence[int] | None], int]
-
-
-def floor_time(moment: datetime, step: timedelta) -> datetime:
-    return EPOCH + ((moment - EPOCH) // step) * step
-
-
-def ceil_time(moment: datetime, step: timedelta) -> datetime:
-    floor = floor_time(moment, step)
-    return floor if floor == moment else floor + step
 
 
 def compute_snapshots(
@@ -90,9 +66,7 @@ def compute_snapshots(
     guild_ids: Sequence[int] | None = None,
 ) -> int:
     """Write the snapshots of the buckets ending in (after, until], for all or some guilds."""
-    from stats.rollups import engine_python as rollup_compute
-
-    return rollup_compute.compute(granularity, after, until, now, guild_ids)
+    return engine_python.compute(granularity, after, until, now, guild_ids)
 
 
 # --- filling ---------------------------------------------------------------------------------
@@ -327,19 +301,6 @@ def recompute_horizon(now: datetime) -> datetime:
     limits = settings.GUILDSTATS
     days = [d for d in (limits["RAW_RETENTION_DAYS"], limits["SNAPSHOT_5MIN_RETENTION_DAYS"]) if d]
     return now - timedelta(days=min(days)) if days else EPOCH
-
-
-def bucket_bounds(granularity: Granularity, moment: datetime, zone) -> tuple[datetime, datetime]:
-    """The bucket of ``granularity`` containing ``moment`` for a guild in ``zone``."""
-    if granularity.size is not None:
-        start = floor_time(moment, granularity.size)
-        return start, start + granularity.size
-    day = moment.astimezone(zone).date()
-    return _midnight(day, zone), _midnight(day + timedelta(days=1), zone)
-
-
-def _midnight(day, zone) -> datetime:
-    return datetime.combine(day, datetime.min.time(), zone).astimezone(UTC)
 
 
 # --- re-filling a range on demand (the fill_stats command) ------------------------------------

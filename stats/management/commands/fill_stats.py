@@ -13,6 +13,7 @@ from django.utils.dateparse import parse_date, parse_datetime
 from tqdm import tqdm
 
 from stats.models import Event
+from stats.rollups import buckets
 from stats.rollups import fill as rollups
 
 
@@ -39,7 +40,7 @@ class Command(BaseCommand):
         parser.add_argument(
             "--granularity",
             action="append",
-            choices=[g.name for g in rollups.GRANULARITIES],
+            choices=[g.name for g in buckets.GRANULARITIES],
             help="Only this granularity (repeat; default: all)",
         )
 
@@ -53,11 +54,11 @@ class Command(BaseCommand):
             since = Event.objects.aggregate(t=Min("timestamp"))["t"] or until
         if since >= until:
             raise CommandError("--since must be before --until")
-        names = options["granularity"] or [g.name for g in rollups.GRANULARITIES]
-        for granularity in (rollups.BY_NAME[name] for name in names):
+        names = options["granularity"] or [g.name for g in buckets.GRANULARITIES]
+        for granularity in (buckets.BY_NAME[name] for name in names):
             total = rollups.refill_steps(granularity, since, until)
             with tqdm(total=total, unit="step", desc=granularity.name, file=self.stderr) as bar:
-                buckets = rollups.refill(
+                filled = rollups.refill(
                     granularity, since, until, options["guild"], progress=bar.update
                 )
-            self.stdout.write(f"{granularity.name}: {buckets} buckets recomputed or filled")
+            self.stdout.write(f"{granularity.name}: {filled} buckets recomputed or filled")

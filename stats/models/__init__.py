@@ -1,0 +1,49 @@
+"""State of the statistics pipeline: raw events, the batch ledger, and real-time member counters.
+
+Counters are exactly-once because a batch's deltas and the mark that it was processed commit in
+one transaction (see ``stats.processing.drain``); open voice sessions live in the same database
+for the same reason.
+"""
+
+from stats.models.counters import (
+    ActivitySource,
+    ChannelDailyStats,
+    GuildDailyStats,
+    MemberDailyStats,
+    MemberStats,
+    SnapshotActivity,
+    VoiceSession,
+    VoiceSessionLog,
+)
+from stats.models.ledger import Event, IngestBatch, QuarantinedEvent, WorkerHeartbeat
+from stats.models.rollups import (
+    BucketChannel,
+    BucketCount,
+    BucketMember,
+    FillState,
+    MetricsSnapshot,
+    PeriodSummary,
+    StaleBucket,
+)
+
+__all__ = [
+    "ActivitySource",
+    "BucketChannel",
+    "BucketCount",
+    "BucketMember",
+    "ChannelDailyStats",
+    "Event",
+    "FillState",
+    "GuildDailyStats",
+    "IngestBatch",
+    "MemberDailyStats",
+    "MemberStats",
+    "MetricsSnapshot",
+    "PeriodSummary",
+    "QuarantinedEvent",
+    "SnapshotActivity",
+    "StaleBucket",
+    "VoiceSession",
+    "VoiceSessionLog",
+    "WorkerHeartbeat",
+]
