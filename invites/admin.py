@@ -9,7 +9,6 @@ from django.contrib import admin
 from django.db.models import F, QuerySet
 from django.http import HttpRequest
 from django.utils import timezone
-from django.utils.html import format_html, format_html_join
 
 from guilds.admin import GuildScopedAdmin
 from invites.models import (
@@ -18,11 +17,8 @@ from invites.models import (
     InviterStats,
     InviteSettings,
     MemberJoin,
-    MemberLifecycle,
 )
 from invites.selectors import active_invite_filter
-from moderation.admin import case_table, cases_url
-from moderation.models import ModerationCase
 
 
 class ReadOnlyScopedAdmin(GuildScopedAdmin):
@@ -135,74 +131,6 @@ class MemberJoinAdmin(ReadOnlyScopedAdmin):
     search_fields = ("=user_id", "username", "=inviter_id", "invite_code", "=guild_id")
     date_hierarchy = "joined_at"
     show_full_result_count = False
-
-
-@admin.register(MemberLifecycle)
-class MemberLifecycleAdmin(ReadOnlyScopedAdmin):
-    """A member's page: joins and leaves, who invited them, and their case history."""
-
-    list_display = (
-        "user_id",
-        "username",
-        "guild_id",
-        "first_joined_at",
-        "last_joined_at",
-        "left_at",
-        "rejoin_count",
-        "is_present",
-        "cases_link",
-    )
-    list_filter = ("is_present",)
-    search_fields = ("=user_id", "username", "=guild_id")
-    show_full_result_count = False
-    fields = (
-        "guild_id",
-        "user_id",
-        "username",
-        "first_joined_at",
-        "last_joined_at",
-        "left_at",
-        "join_count",
-        "rejoin_count",
-        "leave_count",
-        "is_present",
-        "joins",
-        "case_history",
-    )
-    readonly_fields = fields
-
-    @admin.display(description="cases")
-    def cases_link(self, member: MemberLifecycle) -> str:
-        return format_html(
-            '<a href="{}">history</a>', cases_url(member.guild_id, target_user_id=member.user_id)
-        )
-
-    @admin.display(description="joins")
-    def joins(self, member: MemberLifecycle) -> str:
-        rows = MemberJoin.objects.filter(guild_id=member.guild_id, user_id=member.user_id).order_by(
-            "joined_at"
-        )
-        return format_html_join(
-            "",
-            "<div>{} — {} {} {} {}</div>",
-            (
-                (
-                    f"{j.joined_at:%Y-%m-%d %H:%M}",
-                    j.kind,
-                    f"({j.fake_reason})" if j.fake_reason else "",
-                    f"invited by {j.inviter_id}" if j.inviter_id else "",
-                    f"left {j.left_at:%Y-%m-%d %H:%M}" if j.left_at else "",
-                )
-                for j in rows
-            ),
-        )
-
-    @admin.display(description="case history")
-    def case_history(self, member: MemberLifecycle) -> str:
-        cases = ModerationCase.objects.filter(
-            guild_id=member.guild_id, target_user_id=member.user_id
-        ).order_by("case_number")
-        return case_table(list(cases))
 
 
 @admin.register(GuildGrowthDaily)

@@ -14,6 +14,8 @@ from django.urls import reverse
 from django.utils.html import format_html, format_html_join
 
 from guilds.admin import GuildScopedAdmin
+from invites.admin import ReadOnlyScopedAdmin
+from invites.models import MemberJoin, MemberLifecycle
 from moderation.models import ModerationCase
 
 
@@ -156,3 +158,71 @@ def case_table(cases: list[ModerationCase]) -> str:
         "<th>reason</th></tr>{}</table>",
         rows,
     )
+
+
+@admin.register(MemberLifecycle)
+class MemberLifecycleAdmin(ReadOnlyScopedAdmin):  # here, not in invites: it shows cases
+    """A member's page: joins and leaves, who invited them, and their case history."""
+
+    list_display = (
+        "user_id",
+        "username",
+        "guild_id",
+        "first_joined_at",
+        "last_joined_at",
+        "left_at",
+        "rejoin_count",
+        "is_present",
+        "cases_link",
+    )
+    list_filter = ("is_present",)
+    search_fields = ("=user_id", "username", "=guild_id")
+    show_full_result_count = False
+    fields = (
+        "guild_id",
+        "user_id",
+        "username",
+        "first_joined_at",
+        "last_joined_at",
+        "left_at",
+        "join_count",
+        "rejoin_count",
+        "leave_count",
+        "is_present",
+        "joins",
+        "case_history",
+    )
+    readonly_fields = fields
+
+    @admin.display(description="cases")
+    def cases_link(self, member: MemberLifecycle) -> str:
+        return format_html(
+            '<a href="{}">history</a>', cases_url(member.guild_id, target_user_id=member.user_id)
+        )
+
+    @admin.display(description="joins")
+    def joins(self, member: MemberLifecycle) -> str:
+        rows = MemberJoin.objects.filter(guild_id=member.guild_id, user_id=member.user_id).order_by(
+            "joined_at"
+        )
+        return format_html_join(
+            "",
+            "<div>{} — {} {} {} {}</div>",
+            (
+                (
+                    f"{j.joined_at:%Y-%m-%d %H:%M}",
+                    j.kind,
+                    f"({j.fake_reason})" if j.fake_reason else "",
+                    f"invited by {j.inviter_id}" if j.inviter_id else "",
+                    f"left {j.left_at:%Y-%m-%d %H:%M}" if j.left_at else "",
+                )
+                for j in rows
+            ),
+        )
+
+    @admin.display(description="case history")
+    def case_history(self, member: MemberLifecycle) -> str:
+        cases = ModerationCase.objects.filter(
+            guild_id=member.guild_id, target_user_id=member.user_id
+        ).order_by("case_number")
+        return case_table(list(cases))

@@ -55,6 +55,10 @@ class StatsConfig(AppConfig):
             reads_data={"VOICE_CHANNEL_MOVE"},
             counting=True,
         )
+        from stats.ingest.frames import connect_processing
+        from stats.tasks import process_batches
+
+        connect_processing(lambda ids: process_batches.delay(ids))  # on commit, batch ids only
         # late events change buckets already filled: the rollups mark them for a refill
         registry.on_chunk("rollups.stale_buckets", mark_stale_buckets)
         checks.register(handlers_registered)

@@ -12,12 +12,12 @@ import hashlib
 import time
 import uuid
 from collections import Counter
+from collections.abc import Callable
 from dataclasses import dataclass, field
 from datetime import UTC, datetime, timedelta
 from typing import Any
 
 import msgspec
-from celery import current_app
 from django.conf import settings
 from django.db import connection, transaction
 from django.utils import timezone
@@ -241,8 +241,14 @@ def _store(
     return inserted
 
 
-# Named, not imported: the task module sits above ingest (it calls every stage).
-PROCESS_TASK = "stats.tasks.process_batches"
+# The task that processes stored batches. The task module sits above ingest (its tasks call
+# every stage), so it is wired in by StatsConfig.ready() rather than imported here.
+_process_task: Callable[[list[int]], object] | None = None
+
+
+def connect_processing(enqueue: Callable[[list[int]], object]) -> None:
+    global _process_task
+    _process_task = enqueue
 
 
 def _enqueue(pending: list[tuple[int, int]]) -> None:
@@ -251,7 +257,8 @@ def _enqueue(pending: list[tuple[int, int]]) -> None:
         batch_id for (batch_id, _shard), claim in zip(pending, claimed, strict=True) if claim
     ]
     if batch_ids:  # one task for all the frame's shards that have no drain queued yet
-        current_app.signature(PROCESS_TASK, args=(batch_ids,)).delay()
+        assert _process_task is not None, "StatsConfig.ready() connects the processing task"
+        _process_task(batch_ids)
 
 
 def _int_or_none(value: str | None) -> int | None:
