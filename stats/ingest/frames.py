@@ -9,6 +9,7 @@ batch ids only, so the ack always describes committed rows.
 from __future__ import annotations
 
 import hashlib
+import logging
 import time
 import uuid
 from collections import Counter
@@ -21,12 +22,15 @@ import msgspec
 from django.conf import settings
 from django.db import connection, transaction
 from django.utils import timezone
+from kombu.exceptions import OperationalError
 
 from core import telemetry as metrics
 from core.contract import FRAME_DECODER, KNOWN_TYPES, BotEvent, Envelope, Rejection, parse_event
 from core.sql import Column, bulk_insert, register_stage
 from stats.ingest.claims import claim_drains
 from stats.models import IngestBatch
+
+log = logging.getLogger(__name__)
 
 EPOCH = datetime(1970, 1, 1, tzinfo=UTC)
 _encode = msgspec.json.Encoder(order="sorted").encode
@@ -244,6 +248,7 @@ def _store(
 # The task that processes stored batches. The task module sits above ingest (its tasks call
 # every stage), so it is wired in by StatsConfig.ready() rather than imported here.
 _process_task: Callable[[list[int]], object] | None = None
+_broker_warned = 0.0  # monotonic time of the last "broker unavailable" warning, per process
 
 
 def connect_processing(enqueue: Callable[[list[int]], object]) -> None:
@@ -256,9 +261,17 @@ def _enqueue(pending: list[tuple[int, int]]) -> None:
     batch_ids = [
         batch_id for (batch_id, _shard), claim in zip(pending, claimed, strict=True) if claim
     ]
-    if batch_ids:  # one task for all the frame's shards that have no drain queued yet
-        assert _process_task is not None, "StatsConfig.ready() connects the processing task"
+    if not batch_ids:
+        return
+    assert _process_task is not None, "StatsConfig.ready() connects the processing task"
+    try:  # one task for all the frame's shards that have no drain queued yet
         _process_task(batch_ids)
+    except OperationalError:  # broker down: the events are committed; the sweeper enqueues them
+        now = time.monotonic()
+        global _broker_warned
+        if now - _broker_warned > 30:
+            _broker_warned = now
+            log.warning("broker unavailable: processing waits for the sweeper")
 
 
 def _int_or_none(value: str | None) -> int | None:

@@ -9,6 +9,7 @@ SQLite would store). Examples are derandomized so CI is repeatable; set
 from __future__ import annotations
 
 import os
+import time
 
 import msgspec
 import pytest
@@ -137,7 +138,8 @@ def test_every_bound_edge_is_refused_at_ingest_or_applied(post):
 def test_the_largest_bot_snapshots_add_up_without_overflow(post):
     """2,200 members at the largest count each: 2.2 billion messages in one bucket, more than a
     32-bit column holds. Counters are 64-bit; the bucket's snapshot total saturates."""
-    period = BASE_MS - 15 * 60_000
+    five = 300_000  # the period and its event in one 5-minute bucket, a quarter hour ago
+    period = (int(time.time() * 1000) - 15 * 60_000) // five * five
     members = {str(700_000_000_000_000_000 + i): 1_000_000 for i in range(2200)}
     snapshot = {
         "type": "METRICS_SNAPSHOT",
