@@ -1,5 +1,7 @@
 from django.contrib import admin
+from django.http import HttpRequest, HttpResponse, JsonResponse
 from django.urls import include, path
+from django.views.defaults import page_not_found
 from drf_spectacular.views import SpectacularAPIView, SpectacularSwaggerView
 from rest_framework.routers import DefaultRouter
 
@@ -38,3 +40,14 @@ urlpatterns = [
     path("health", stats_views.health, name="health"),
     path("metrics", stats_views.prometheus_metrics, name="metrics"),
 ]
+
+
+def not_found(request: HttpRequest, exception: Exception) -> HttpResponse:
+    """A path that matches no route: JSON under /api/ (an id with "." or an encoded "/" never
+    reaches the API's views), Django's page elsewhere."""
+    if request.path.startswith("/api/"):
+        return JsonResponse({"detail": "Not found."}, status=404)
+    return page_not_found(request, exception)
+
+
+handler404 = not_found
