@@ -331,7 +331,7 @@ REFRESHER = """
 import os, time, django
 os.environ.setdefault("DJANGO_SETTINGS_MODULE", "config.settings")
 django.setup()
-from stats.api_selectors import refresh_summaries
+from stats.operations.summaries import refresh_summaries
 while True:
     refresh_summaries()
     time.sleep({every})

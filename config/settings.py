@@ -252,8 +252,8 @@ SPECTACULAR_SETTINGS = {
     "SECURITY": [{"ApiKey": []}],
     # Same-named choice fields with different choices: name their enums explicitly.
     "ENUM_NAME_OVERRIDES": {
-        "PeriodEnum": "stats.periods.PERIODS",
-        "HeatmapPeriodEnum": "stats.api_selectors.HEATMAP_PERIODS",
+        "PeriodEnum": "stats.readers.periods.PERIODS",
+        "HeatmapPeriodEnum": "stats.readers.heatmap.HEATMAP_PERIODS",
     },
 }
 

@@ -18,6 +18,7 @@ from django.db.models import (
     Sum,
 )
 
+from core.times import iso
 from invites.models import (
     GuildGrowthDaily,
     Invite,
@@ -29,7 +30,6 @@ from invites.models import (
 )
 from invites.services.accounting import default_fake_account_days
 from stats.models import MemberStats
-from stats.periods import iso
 
 ACTIVE_INVITES_LIMIT = 100
 RETENTION_DAYS = (1, 7, 30)

@@ -8,8 +8,8 @@ from typing import Any
 
 from django.db.models import QuerySet
 
+from core.times import iso
 from moderation.models import ModerationCase
-from stats.periods import iso
 
 RECENT_LIMIT = 50
 

@@ -10,8 +10,7 @@ import socket
 
 from celery import shared_task
 
-from stats import api_selectors
-from stats.operations import heartbeat
+from stats.operations import heartbeat, summaries
 from stats.processing import drain as processing
 from stats.rollups import fill as rollups
 from stats.rollups import retention
@@ -60,4 +59,4 @@ def fill_snapshots(granularities: list[str] | None = None) -> dict[str, int]:
 
 @shared_task
 def refresh_period_summaries() -> int:
-    return api_selectors.refresh_summaries()
+    return summaries.refresh_summaries()

@@ -1,5 +1,5 @@
 """The stats endpoints under /api/guilds/{guildId}/stats/. Views validate parameters, check the
-guild is in the caller's scope and call one selector; the logic lives in stats.api_selectors."""
+guild is in the caller's scope and call one selector; the logic lives in stats.readers."""
 
 from __future__ import annotations
 
@@ -16,9 +16,9 @@ from rest_framework.response import Response
 from guilds.api.openapi import CSV_ATTACHMENT, GUILD_PATH, format_param, responses
 from guilds.api.views import ApiViewSet, guild_in_scope, valid
 from guilds.models import Guild
-from stats import api_selectors
 from stats.api import serializers as s
 from stats.api.renderers import CSVRenderer, JSONRenderer
+from stats.readers import heatmap, members, series, totals
 
 MEMBER_COLUMNS = list(s.Member().fields)
 POINT_COLUMNS = list(s.ActivityPoint().fields)
@@ -35,7 +35,7 @@ class GuildStatsViewSet(ApiViewSet):
         return Response(
             _cached(
                 ("dashboard", guild.guild_id, query["period"]),
-                lambda: api_selectors.dashboard(guild, query["period"], timezone.now()),
+                lambda: totals.dashboard(guild, query["period"], timezone.now()),
             )
         )
 
@@ -58,19 +58,19 @@ class GuildStatsViewSet(ApiViewSet):
             "active_only": q["activeOnly"],
             "now": timezone.now(),
         }
-        rows = api_selectors.member_query(
+        rows = members.member_query(
             guild, sort_by=q["sortBy"], sort_order=q["sortOrder"], **filters
         )
         if request.accepted_renderer.format == "csv":  # every matching member, not one page
             body = {
                 "header": MEMBER_COLUMNS,
-                "rows": [api_selectors.member_row(m) for m in rows.iterator()],
+                "rows": [members.member_row(m) for m in rows.iterator()],
             }
             return Response(body, headers={"Content-Disposition": _attachment(guild, "members")})
 
         def page() -> dict:
-            total = api_selectors.member_count(guild, **filters)
-            return api_selectors.member_page(
+            total = members.member_count(guild, **filters)
+            return members.member_page(
                 rows, total=total, page=q["page"], page_size=q["pageSize"]
             )
 
@@ -86,7 +86,7 @@ class GuildStatsViewSet(ApiViewSet):
         return Response(
             _cached(
                 ("leaderboard", guild.guild_id, q["category"], q["period"], q["limit"]),
-                lambda: api_selectors.leaderboard(
+                lambda: members.leaderboard(
                     guild,
                     category=q["category"],
                     period=q["period"],
@@ -102,7 +102,7 @@ class GuildStatsViewSet(ApiViewSet):
         guild = guild_in_scope(request, guild_id)
         return Response(
             _cached(
-                ("overview", guild.guild_id), lambda: api_selectors.overview(guild, timezone.now())
+                ("overview", guild.guild_id), lambda: totals.overview(guild, timezone.now())
             )
         )
 
@@ -116,7 +116,7 @@ class GuildStatsViewSet(ApiViewSet):
         q = valid(s.ActivityQuery, request.query_params)
         body = _cached(
             ("activity", guild.guild_id, q["period"], q["granularity"]),
-            lambda: api_selectors.activity(
+            lambda: series.activity(
                 guild, period=q["period"], granularity=q["granularity"], now=timezone.now()
             ),
         )
@@ -135,7 +135,7 @@ class GuildStatsViewSet(ApiViewSet):
         return Response(
             _cached(
                 ("heatmap", guild.guild_id, q["period"]),
-                lambda: api_selectors.heatmap(guild, period=q["period"], now=timezone.now()),
+                lambda: heatmap.heatmap(guild, period=q["period"], now=timezone.now()),
             )
         )
 

@@ -77,10 +77,3 @@ def boundaries(granularity: str, first_day: date, last_day: date, zone: ZoneInfo
                 starts.append(moment)
             moment += QUARTER_HOUR
     return [*starts, end]
-
-
-def iso(value: datetime | None) -> str | None:
-    """ISO 8601 in UTC with milliseconds and a Z, as the seeds' examples."""
-    if value is None:
-        return None
-    return value.astimezone(UTC).isoformat(timespec="milliseconds").replace("+00:00", "Z")
