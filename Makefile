@@ -2,8 +2,11 @@
 PYTHON ?= python3
 VENV := .venv
 PY := $(VENV)/bin/python
-# The PostgreSQL + Redis suite (CI and `make test`); pytest-django creates test_<db> itself.
-TEST_DATABASE_URL ?= postgres://postgres@127.0.0.1:5432/postgres
+# The PostgreSQL + Redis suite (CI and `make test`); pytest-django creates test_<db> itself and
+# drops it at the end. The name is unique to the run, so parallel runs on a shared server never
+# collide (the database named here need not exist: Django connects to `postgres` to create it).
+RUN_ID := $(shell python3 -c "import uuid; print(uuid.uuid4().hex[:10])")
+TEST_DATABASE_URL ?= postgres://postgres@127.0.0.1:5432/guildstats_$(RUN_ID)
 TEST_REDIS_URL ?= redis://127.0.0.1:6379/15
 
 .PHONY: install install-dev run test test-sqlite test-postgres lint bench clean

@@ -3,15 +3,24 @@
 from __future__ import annotations
 
 import sys
+from urllib.parse import urlparse, urlunparse
 
 import psycopg
 import redis
 
 
+def server_url(database_url: str) -> str:
+    """The server's maintenance database: the suite's own database is created by the test run
+    (its name is unique to the run), and ``timescale://`` is PostgreSQL to psycopg."""
+    url = urlparse(database_url)
+    scheme = "postgresql" if url.scheme in ("timescale", "postgres", "postgresql") else url.scheme
+    return urlunparse(url._replace(scheme=scheme, path="/postgres"))
+
+
 def main(database_url: str, redis_url: str) -> int:
     problems = []
     try:
-        with psycopg.connect(database_url, connect_timeout=5) as conn:
+        with psycopg.connect(server_url(database_url), connect_timeout=5) as conn:
             conn.execute("SELECT 1")
     except Exception as exc:
         problems.append(f"PostgreSQL unreachable at {database_url}: {exc}")
