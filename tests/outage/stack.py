@@ -366,26 +366,22 @@ class Stack:
 
     def ingest(self, events: list[dict[str, Any]], timeout: float = 10) -> tuple[int, Any, float]:
         """POST a frame; (status, body, seconds)."""
-        started = time.monotonic()
-        response = self.http.post(
-            f"{self.base}/api/ingest/events",
-            json=events,
-            headers={"Authorization": f"Bot {self.bot_token}"},
-            timeout=timeout,
+        return self._call(
+            "post", "/api/ingest/events", f"Bot {self.bot_token}", timeout, json=events
         )
-        elapsed = time.monotonic() - started
-        try:
-            body = response.json()
-        except ValueError:
-            body = response.text
-        return response.status_code, body, elapsed
 
     def api(self, path: str, timeout: float = 10) -> tuple[int, Any, float]:
+        return self._call("get", path, f"Bearer {self.api_key}", timeout)
+
+    def _call(
+        self, method: str, path: str, authorization: str, timeout: float, **kwargs: Any
+    ) -> tuple[int, Any, float]:
         started = time.monotonic()
-        response = self.http.get(
+        response = getattr(self.http, method)(
             f"{self.base}{path}",
-            headers={"Authorization": f"Bearer {self.api_key}"},
+            headers={"Authorization": authorization},
             timeout=timeout,
+            **kwargs,
         )
         elapsed = time.monotonic() - started
         try:

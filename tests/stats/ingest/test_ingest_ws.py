@@ -111,3 +111,31 @@ async def test_a_nul_character_in_a_text_frame_rejects_that_event_only(bot_token
         [{"index": 0, "error": "strings must not contain U+0000 (NUL)"}],
     )
     await comm.disconnect()
+
+
+NASTY = [  # (how it is sent, the frame, the answer: an ack rejecting the event, or an error)
+    ("bytes", b'[{"type":"X","guildId":"1","timestamp":1,"data":{"a":"\xff"}}]', "ack", "string"),
+    ("text", "[" * 5000 + "]" * 5000, "error", "nested too deeply"),
+    ("text", '[{"type":"X","guildId":"1","data":{"a":"\\ud800"}}]', "error", "not valid JSON"),
+]
+
+
+@pytest.mark.parametrize(
+    ("kind", "frame", "answer", "reason"), NASTY, ids=["utf8", "depth", "surrogate"]
+)
+async def test_nasty_frames_get_a_reason_and_the_socket_stays_usable(
+    bot_token, kind, frame, answer, reason
+):
+    comm = connect(bot_token)
+    assert (await comm.connect())[0]
+    if kind == "bytes":
+        await comm.send_to(bytes_data=frame)
+    else:
+        await comm.send_to(text_data=frame)
+    reply = msgspec.json.decode(await comm.receive_from(timeout=10))
+    assert reply["type"] == answer
+    error = reply["rejected"][0]["error"] if answer == "ack" else reply["error"]
+    assert reason in error, error
+    ack = await send(comm, [message(snowflake(), snowflake(), snowflake(), ms())])
+    assert ack["type"] == "ack" and ack["accepted"] == 1
+    await comm.disconnect()
