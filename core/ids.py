@@ -19,3 +19,8 @@ def is_snowflake(value: object) -> bool:
 
 def snowflake_or_none(value: object) -> int | None:
     return int(value) if is_snowflake(value) else None  # type: ignore[arg-type]
+
+
+def int_or_none(value: object) -> int | None:
+    """``int(value)`` for a stored id or count (validated at ingest), None for None."""
+    return None if value is None else int(value)  # type: ignore[call-overload]

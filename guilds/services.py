@@ -13,6 +13,7 @@ from django.core.cache import cache
 from django.utils import timezone
 from django.utils.dateparse import parse_datetime
 
+from core.ids import int_or_none
 from guilds.models import ApiKey, BotToken, Guild
 
 if TYPE_CHECKING:
@@ -151,7 +152,7 @@ def apply_guild_events(events: Sequence[StoredEvent]) -> None:
         if event.type == "GUILD_SYNC":
             _apply_sync(data)
         elif event.type == "GUILD_CREATE":
-            guild_id = _int(data.get("id")) or event.guild_id
+            guild_id = int_or_none(data.get("id")) or event.guild_id
             fields = _guild_fields(data)
             fields["is_active"] = True
             joined = _datetime(data.get("joinedAt"))
@@ -177,9 +178,9 @@ def apply_guild_events(events: Sequence[StoredEvent]) -> None:
 def _apply_sync(data: dict[str, Any]) -> None:
     listed: list[int] = []
     for entry in data.get("guilds") or []:
-        if not isinstance(entry, dict) or _int(entry.get("id")) is None:
+        if not isinstance(entry, dict) or int_or_none(entry.get("id")) is None:
             continue
-        guild_id = _int(entry["id"])
+        guild_id = int_or_none(entry["id"])
         fields = _guild_fields(entry)
         fields["is_active"] = True
         Guild.objects.update_or_create(guild_id=guild_id, defaults=fields)
@@ -196,9 +197,9 @@ def _guild_fields(data: dict[str, Any]) -> dict[str, Any]:
             continue
         value = data[key]
         if column == "owner_id":
-            value = _int(value)
+            value = int_or_none(value)
         elif column in ("member_count", "premium_tier", "premium_subscription_count"):
-            value = _int(value) or 0
+            value = int_or_none(value) or 0
         elif column == "features":
             value = [str(v) for v in value] if isinstance(value, list) else []
         elif column == "name":
@@ -207,11 +208,6 @@ def _guild_fields(data: dict[str, Any]) -> dict[str, Any]:
     return fields
 
 
-def _int(value: Any) -> int | None:
-    try:
-        return int(value) if value is not None else None
-    except (TypeError, ValueError):
-        return None
 
 
 def _datetime(value: Any) -> datetime | None:

@@ -10,7 +10,7 @@ from typing import Any
 from drf_spectacular.utils import extend_schema_field
 from rest_framework import serializers
 
-SNOWFLAKE_MAX = 2**63 - 1  # ids are stored in signed 64-bit columns
+from core.ids import SNOWFLAKE_MAX  # ids are stored in signed 64-bit columns
 
 
 def _decimal_at_most(limit: int) -> str:

@@ -29,6 +29,7 @@ from typing import TYPE_CHECKING, Any
 import msgspec
 from django.db.models import Q
 
+from core.ids import int_or_none
 from core.payloads import (
     InviteCreateData,
     InviteDeleteData,
@@ -82,9 +83,9 @@ def _invite_create(event: StoredEvent, raw: dict[str, Any], ctx: Context) -> Non
     invite, _ = Invite.objects.select_for_update().get_or_create(
         guild_id=event.guild_id, code=data.code
     )
-    invite.inviter_id = _int(data.inviter_id) or invite.inviter_id
+    invite.inviter_id = int_or_none(data.inviter_id) or invite.inviter_id
     invite.inviter_username = data.inviter_username or invite.inviter_username
-    invite.channel_id = _int(data.channel_id) or event.channel_id or invite.channel_id
+    invite.channel_id = int_or_none(data.channel_id) or event.channel_id or invite.channel_id
     invite.max_uses = data.max_uses
     invite.max_age = data.max_age
     invite.temporary = data.temporary
@@ -101,7 +102,7 @@ def _invite_delete(event: StoredEvent, raw: dict[str, Any], ctx: Context) -> Non
     data = msgspec.convert(raw, InviteDeleteData, strict=True)
     invite, _ = Invite.objects.get_or_create(guild_id=event.guild_id, code=data.code)
     invite.deleted_at = event.timestamp
-    invite.channel_id = invite.channel_id or _int(data.channel_id) or event.channel_id
+    invite.channel_id = invite.channel_id or int_or_none(data.channel_id) or event.channel_id
     invite.save()
 
 
@@ -115,7 +116,7 @@ def _invite_use(event: StoredEvent, raw: dict[str, Any], ctx: Context) -> None:
         source="invite_use",
         event_id=event.id,
         username=data.new_member_username,
-        inviter_id=None if vanity else _int(data.inviter_id),
+        inviter_id=None if vanity else int_or_none(data.inviter_id),
         inviter_username="" if vanity else data.inviter_username or "",
         code=data.code,
         vanity=vanity,
@@ -149,7 +150,7 @@ def _member_add(event: StoredEvent, raw: dict[str, Any], ctx: Context) -> None:
             source="member_add",
             event_id=event.id,
             username=data.username,
-            inviter_id=None if vanity else _int(data.inviter_id),
+            inviter_id=None if vanity else int_or_none(data.inviter_id),
             inviter_username="" if vanity else data.inviter_username or "",
             code=data.invite_code or ("vanity" if vanity else ""),
             vanity=vanity,
@@ -280,8 +281,6 @@ def _account_time(value: datetime | int | None) -> datetime | None:
     return datetime.fromtimestamp(value / 1000, tz=UTC)  # epoch milliseconds
 
 
-def _int(value: str | None) -> int | None:
-    return int(value) if value is not None else None
 
 
 _HANDLERS = {

@@ -13,6 +13,7 @@ from typing import TYPE_CHECKING, Any, Literal
 
 import msgspec
 
+from core.ids import int_or_none
 from core.payloads import (
     AuditLogData,
     AutoModerationData,
@@ -87,7 +88,7 @@ def _ban(event: StoredEvent, raw: dict[str, Any]) -> Report:
         action=action,
         target_user_id=int(data.target_user_id),
         target_username=data.target_username,
-        moderator_id=_int(data.moderator_id),
+        moderator_id=int_or_none(data.moderator_id),
         moderator_username=data.moderator_username or "",
         reason=data.reason or "",
         details=_compact({"targetDiscriminator": data.target_discriminator}),
@@ -102,13 +103,13 @@ def _member_remove(event: StoredEvent, raw: dict[str, Any]) -> Report | None:
     data = msgspec.convert(raw, MemberRemoveData, strict=True)
     if not data.was_kicked:
         return None  # a member who left: the invites app records it
-    target = event.user_id if event.user_id is not None else _int(data.user_id)
+    target = event.user_id if event.user_id is not None else int_or_none(data.user_id)
     return Report(
         guild_id=event.guild_id,
         action=Action.KICK,
         target_user_id=target,
         target_username=data.username,
-        moderator_id=_int(data.moderator_id),
+        moderator_id=int_or_none(data.moderator_id),
         moderator_username=data.moderator_username or "",
         reason=data.reason or "",
         details=_compact(
@@ -133,7 +134,7 @@ def _message_delete(event: StoredEvent, raw: dict[str, Any]) -> Report | None:
     return Report(
         guild_id=event.guild_id,
         action=Action.MESSAGE_DELETE,
-        target_user_id=_int(data.author_id),
+        target_user_id=int_or_none(data.author_id),
         target_username=data.author_username or "",
         moderator_id=int(deleter.user_id),
         moderator_username=deleter.username,
@@ -166,7 +167,7 @@ def _message_delete_bulk(event: StoredEvent, raw: dict[str, Any]) -> Report:
         action=Action.MESSAGE_DELETE_BULK,
         # one author: that member is the target; several or unknown: the channel was purged
         target_user_id=int(authors[0]) if len(authors) == 1 else None,
-        moderator_id=_int(moderator_id),
+        moderator_id=int_or_none(moderator_id),
         moderator_username=moderator_name or "",
         reason=data.reason or "",
         details=_compact(
@@ -210,9 +211,9 @@ def _audit_log(event: StoredEvent, raw: dict[str, Any]) -> Report | None:
     return Report(
         guild_id=event.guild_id,
         action=action,
-        target_user_id=_int(target),
+        target_user_id=int_or_none(target),
         target_username=data.target_username or "" if target else "",
-        moderator_id=_int(data.executor_id),
+        moderator_id=int_or_none(data.executor_id),
         moderator_username=data.executor_username or "",
         reason=data.reason or "",
         details=details,
@@ -220,13 +221,13 @@ def _audit_log(event: StoredEvent, raw: dict[str, Any]) -> Report | None:
         source="audit",
         event_id=event.id,
         data=raw,
-        audit_entry_id=_int(data.id),
+        audit_entry_id=int_or_none(data.id),
     )
 
 
 def _automod(event: StoredEvent, raw: dict[str, Any]) -> Report:
     data = msgspec.convert(raw, AutoModerationData, strict=True)
-    target = event.user_id if event.user_id is not None else _int(data.user_id)
+    target = event.user_id if event.user_id is not None else int_or_none(data.user_id)
     rule = data.rule_name or data.rule_id
     return Report(
         guild_id=event.guild_id,
@@ -280,8 +281,6 @@ def _audit_key(action: str | int) -> str | int:
     return _CAMEL_BOUNDARY.sub("_", action).upper()
 
 
-def _int(value: str | None) -> int | None:
-    return int(value) if value is not None else None
 
 
 def _compact(values: dict[str, Any]) -> dict[str, Any]:

@@ -15,7 +15,7 @@ import uuid
 from collections import Counter
 from collections.abc import Callable
 from dataclasses import dataclass, field
-from datetime import UTC, datetime, timedelta
+from datetime import datetime, timedelta
 from typing import Any
 
 import msgspec
@@ -26,13 +26,13 @@ from kombu.exceptions import OperationalError
 
 from core import telemetry as metrics
 from core.contract import FRAME_DECODER, KNOWN_TYPES, BotEvent, Envelope, Rejection, parse_event
+from core.ids import EPOCH
 from core.sql import Column, bulk_insert, register_stage
 from stats.ingest.claims import claim_drains
 from stats.models import IngestBatch
 
 log = logging.getLogger(__name__)
 
-EPOCH = datetime(1970, 1, 1, tzinfo=UTC)
 _encode = msgspec.json.Encoder(order="sorted").encode
 
 EVENT_COLUMNS = (

@@ -12,11 +12,11 @@ from datetime import UTC, date, datetime, timedelta
 
 from django.utils import timezone
 
+from core.ids import EPOCH
 from core.sql import Column, bulk_insert, greatest, register_stage
 from guilds.selectors import DEFAULT_COUNTING, CountingSettings
 
 MemberKey = tuple[int, int]
-EPOCH = datetime(1970, 1, 1, tzinfo=UTC)
 MILLISECOND = timedelta(milliseconds=1)
 
 

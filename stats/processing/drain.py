@@ -14,7 +14,7 @@ import logging
 import time
 from collections.abc import Sequence
 from dataclasses import dataclass
-from datetime import UTC, datetime, timedelta
+from datetime import datetime, timedelta
 
 import msgspec
 from django.conf import settings
@@ -24,6 +24,7 @@ from django.utils import timezone
 
 from core import telemetry as metrics
 from core.events import StoredEvent
+from core.ids import EPOCH
 from core.registry import registry
 from core.sql import try_lock
 from guilds.selectors import counting_settings
@@ -44,7 +45,6 @@ log = logging.getLogger(__name__)
 
 # Advisory-lock namespace: shard s locks LOCK_BASE + s.
 LOCK_BASE = 0x6775_696C_0000  # "guil"
-EPOCH = datetime(1970, 1, 1, tzinfo=UTC)
 
 
 

@@ -20,14 +20,14 @@ A snapshot counts in the guild's day of its ``periodStart``.
 from __future__ import annotations
 
 from collections.abc import Sequence
-from datetime import UTC, datetime, timedelta
+from datetime import datetime, timedelta
 from typing import TYPE_CHECKING, Any
 
 import msgspec
 from django.db.models import Max, Q
 
 from core.contract import VOICE_TYPES
-from core.ids import snowflake_or_none
+from core.ids import EPOCH, snowflake_or_none
 from core.snapshots import SNAPSHOT_SCHEMAS, MemberActivitySnapshotData, MetricsSnapshotData
 from stats.models import ActivitySource, Event, SnapshotActivity
 from stats.processing.counting import CounterDeltas, local_day
@@ -36,7 +36,6 @@ if TYPE_CHECKING:
     from core.events import StoredEvent
 
 RAW_ACTIVITY_TYPES = sorted({"MESSAGE_CREATE", "MESSAGE_REACTION_ADD"} | VOICE_TYPES)
-EPOCH = datetime(1970, 1, 1, tzinfo=UTC)
 
 
 def load_snapshot_sources(guild_ids: set[int], deltas: CounterDeltas) -> None:

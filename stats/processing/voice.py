@@ -16,6 +16,7 @@ from typing import TYPE_CHECKING
 from django.conf import settings
 from django.db import connection
 
+from core.ids import int_or_none
 from core.sql import Column, bulk_insert, register_stage, tuples_filter
 from stats.models import VoiceSession
 from stats.processing.counting import CounterDeltas, MemberKey
@@ -52,7 +53,7 @@ def transition(event: StoredEvent) -> tuple[str, int | None]:
     if kind == "VOICE_CHANNEL_JOIN":
         return "join", event.channel_id
     if kind == "VOICE_CHANNEL_MOVE":
-        target = _int(data.get("newChannelId")) or event.channel_id
+        target = int_or_none(data.get("newChannelId")) or event.channel_id
         return ("join", target) if target else ("ignore", None)
     if kind == "VOICE_CHANNEL_LEAVE":
         return "leave", None
@@ -154,8 +155,3 @@ def _save_sessions(
     )
 
 
-def _int(value: object) -> int | None:
-    try:
-        return int(value) if value is not None else None  # type: ignore[arg-type]
-    except (TypeError, ValueError):
-        return None

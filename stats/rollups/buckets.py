@@ -7,10 +7,11 @@ from collections.abc import Callable, Sequence
 from dataclasses import dataclass
 from datetime import UTC, datetime, timedelta
 
+from core.ids import EPOCH
+
 FIVE_MINUTES = timedelta(minutes=5)
 HOUR = timedelta(hours=1)
 QUARTER = timedelta(minutes=15)
-EPOCH = datetime(1970, 1, 1, tzinfo=UTC)
 
 
 @dataclass(frozen=True)
