@@ -8,6 +8,7 @@ from dataclasses import dataclass
 from datetime import UTC, datetime, timedelta
 
 from core.ids import EPOCH
+from stats.models import MetricsSnapshot
 
 FIVE_MINUTES = timedelta(minutes=5)
 HOUR = timedelta(hours=1)
@@ -26,9 +27,9 @@ class Granularity:
     longest: timedelta  # the longest bucket (how far before a range its data may start)
 
 
-FIVE_MIN = Granularity("5min", FIVE_MINUTES, FIVE_MINUTES, HOUR, FIVE_MINUTES)
-HOURLY = Granularity("hourly", HOUR, HOUR, timedelta(hours=6), HOUR)
-DAILY = Granularity("daily", None, QUARTER, timedelta(days=1), timedelta(hours=25))
+FIVE_MIN = Granularity(MetricsSnapshot.FIVE_MINUTES, FIVE_MINUTES, FIVE_MINUTES, HOUR, FIVE_MINUTES)
+HOURLY = Granularity(MetricsSnapshot.HOURLY, HOUR, HOUR, timedelta(hours=6), HOUR)
+DAILY = Granularity(MetricsSnapshot.DAILY, None, QUARTER, timedelta(days=1), timedelta(hours=25))
 GRANULARITIES = (FIVE_MIN, HOURLY, DAILY)
 BY_NAME = {g.name: g for g in GRANULARITIES}
 
