@@ -158,6 +158,7 @@ else:
         "control_folder": str(_broker_dir / "control"),
     }
 
+CELERY_TASK_DEFAULT_QUEUE = "celery"  # /health and /metrics read its length
 CELERY_TASK_ALWAYS_EAGER = env_bool("CELERY_TASK_ALWAYS_EAGER", False)
 CELERY_TASK_EAGER_PROPAGATES = True
 CELERY_TASK_ACKS_LATE = True  # a task whose worker dies is delivered again ...
@@ -206,6 +207,8 @@ GUILDSTATS = {
     "LAG_WARNING_SECONDS": env_float("GUILDSTATS_LAG_WARNING_SECONDS", 5.0),
     "LAG_CRITICAL_SECONDS": env_float("GUILDSTATS_LAG_CRITICAL_SECONDS", 60.0),
     "WORKER_HEARTBEAT_MAX_AGE_SECONDS": env_int("GUILDSTATS_WORKER_HEARTBEAT_MAX_AGE", 90),
+    # /health: how long after a web process starts "no worker heartbeat yet" is only a warning
+    "WORKER_STARTUP_GRACE_SECONDS": env_int("GUILDSTATS_WORKER_STARTUP_GRACE", 60),
     # Rows past retention are exported here (gzip JSON lines per table and day) before deletion;
     # empty: delete without exporting.
     "ARCHIVE_DIR": env_str("GUILDSTATS_ARCHIVE_DIR", ""),
@@ -218,11 +221,25 @@ GUILDSTATS = {
     ),
 }
 
+# GUILDSTATS_LOG_FORMAT=json: one JSON object per line (time, level, logger, message, and
+# guild_id / batch_id where a log call gives them), for log collectors; default: plain text.
+LOG_FORMAT = env_str("GUILDSTATS_LOG_FORMAT", "plain")
+if LOG_FORMAT not in ("plain", "json"):
+    raise ImproperlyConfigured("GUILDSTATS_LOG_FORMAT must be plain or json")
 LOGGING = {
     "version": 1,
     "disable_existing_loggers": False,
-    "formatters": {"plain": {"format": "%(asctime)s %(levelname)s %(name)s %(message)s"}},
-    "handlers": {"console": {"class": "logging.StreamHandler", "formatter": "plain"}},
+    "formatters": {
+        "plain": {"format": "%(asctime)s %(levelname)s %(name)s %(message)s"},
+        "json": {
+            "()": "pythonjsonlogger.json.JsonFormatter",
+            "fmt": "%(asctime)s %(levelname)s %(name)s %(message)s",
+            "rename_fields": {"asctime": "time", "levelname": "level", "name": "logger"},
+            "timestamp": False,
+            "datefmt": "%Y-%m-%dT%H:%M:%S%z",
+        },
+    },
+    "handlers": {"console": {"class": "logging.StreamHandler", "formatter": LOG_FORMAT}},
     "root": {"handlers": ["console"], "level": env_str("LOG_LEVEL", "INFO")},
     "loggers": {"django.db.backends": {"level": "WARNING"}},
 }

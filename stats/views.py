@@ -86,7 +86,17 @@ def _storage_unavailable(doing: str, exc: DatabaseError) -> HttpResponse:
 @require_GET
 def health(request: HttpRequest) -> JsonResponse:
     healthy, report = health_report()
-    return JsonResponse(report, status=200 if healthy else 503)
+    response = JsonResponse(report, status=200 if healthy else 503)
+    if not healthy:
+        # one line, naming what is wrong; Django would log every 503 again at ERROR
+        failing = {
+            name: check.get("status")
+            for name, check in report["checks"].items()
+            if isinstance(check, dict) and check.get("status") not in ("ok", "not_configured")
+        }
+        log.warning("/health answers 503: %s", failing)
+        response._has_been_logged = True  # type: ignore[attr-defined]
+    return response
 
 
 @require_GET

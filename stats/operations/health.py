@@ -2,12 +2,16 @@
 
 from __future__ import annotations
 
-from dataclasses import dataclass
+import os
+import time
+from dataclasses import dataclass, field
 from datetime import timedelta
+from pathlib import Path
 
+import redis
 from django.conf import settings
 from django.db import connection
-from django.db.models import Min
+from django.db.models import Count, Min
 from django.utils import timezone
 
 from core.redis import redis_client
@@ -21,6 +25,9 @@ from stats.models import (
 )
 from stats.rollups.buckets import GRANULARITIES, floor_time
 
+# when this process started: the worker heartbeat's startup grace counts from here
+PROCESS_STARTED = time.monotonic()
+
 
 @dataclass(frozen=True)
 class PipelineState:
@@ -28,18 +35,42 @@ class PipelineState:
     processing_lag_seconds: float
     open_voice_sessions: int
     quarantined_events: int
+    pending_by_shard: dict[int, int] = field(default_factory=dict)
+    broker_queue: int | None = None
 
 
 def pipeline_state() -> PipelineState:
     pending = IngestBatch.objects.filter(processed_at__isnull=True)
     oldest = pending.aggregate(oldest=Min("received_at"))["oldest"]
     lag = (timezone.now() - oldest).total_seconds() if oldest else 0.0
+    by_shard = dict(pending.values_list("shard").annotate(n=Count("id")).values_list("shard", "n"))
     return PipelineState(
-        pending_batches=pending.count(),
+        pending_batches=sum(by_shard.values()),
         processing_lag_seconds=max(lag, 0.0),
         open_voice_sessions=VoiceSession.objects.count(),
         quarantined_events=QuarantinedEvent.objects.count(),
+        pending_by_shard=by_shard,
+        broker_queue=broker_queue_length(),
     )
+
+
+def broker_queue_length() -> int | None:
+    """Tasks waiting in the Celery broker's default queue (None: the broker cannot be read).
+    Redis: the queue's lists (one per priority step); the embedded broker: its message files."""
+    queue = settings.CELERY_TASK_DEFAULT_QUEUE
+    if settings.REDIS_URL:
+        try:
+            client = redis_client(settings.REDIS_URL)
+            keys = [k for k in client.scan_iter(match=f"{queue}*", count=100)]
+            lengths = [client.llen(k) for k in keys if client.type(k) in (b"list", "list")]
+            return sum(lengths)
+        except (redis.RedisError, OSError):
+            return None
+    folder = Path(settings.CELERY_BROKER_TRANSPORT_OPTIONS["data_folder_in"])
+    try:
+        return sum(1 for name in os.listdir(folder) if name.endswith(f".{queue}.msg"))
+    except OSError:
+        return None
 
 
 def health_report() -> tuple[bool, dict[str, object]]:
@@ -85,7 +116,12 @@ def health_report() -> tuple[bool, dict[str, object]]:
 
     limits = settings.GUILDSTATS
     beat = WorkerHeartbeat.objects.order_by("-seen_at").first()
-    if beat is None:
+    uptime = time.monotonic() - PROCESS_STARTED
+    if beat is None and uptime < limits["WORKER_STARTUP_GRACE_SECONDS"]:
+        # a fresh deployment: the first heartbeat comes within 15 s of the worker and Beat
+        checks["workers"] = {"status": "starting", "error": "no worker heartbeat yet"}
+        degraded = True
+    elif beat is None:
         checks["workers"] = {"status": "down", "error": "no worker heartbeat yet"}
         healthy = False
     else:
@@ -110,6 +146,8 @@ def health_report() -> tuple[bool, dict[str, object]]:
         "status": lag_status,
         "lagSeconds": round(lag, 3),
         "pendingBatches": state.pending_batches,
+        "pendingBatchesByShard": {str(k): v for k, v in sorted(state.pending_by_shard.items())},
+        "brokerQueue": state.broker_queue,
     }
     # quarantined events: their shards went on, so a warning (an operator replays them)
     checks["quarantine"] = {

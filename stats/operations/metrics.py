@@ -32,6 +32,20 @@ class PipelineStateCollector:
             "Voice sessions currently open.",
             value=state.open_voice_sessions,
         )
+        by_shard = GaugeMetricFamily(
+            "guildstats_pending_batches_by_shard",
+            "Batches waiting to be processed, per processing shard.",
+            labels=["shard"],
+        )
+        for shard, count in sorted(state.pending_by_shard.items()):
+            by_shard.add_metric([str(shard)], count)
+        yield by_shard
+        if state.broker_queue is not None:
+            yield GaugeMetricFamily(
+                "guildstats_broker_queue_length",
+                "Tasks waiting in the Celery broker's queue.",
+                value=state.broker_queue,
+            )
         yield GaugeMetricFamily(
             "guildstats_quarantined_events",
             "Accepted events that processing could not apply, set aside (see the admin).",

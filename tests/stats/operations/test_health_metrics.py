@@ -21,7 +21,8 @@ def metric(text: str, name: str) -> float:
     return float(match.group(1)) if match else 0.0
 
 
-def test_health_needs_a_worker_heartbeat():
+def test_health_needs_a_worker_heartbeat(guildstats_settings):
+    guildstats_settings(WORKER_STARTUP_GRACE_SECONDS=0)  # long after start-up
     client = Client()
     response = client.get("/health")
     assert response.status_code == 503
@@ -32,7 +33,14 @@ def test_health_needs_a_worker_heartbeat():
     assert response.status_code == 200, response.json()
     body = response.json()
     assert body["status"] == "ok"
-    assert body["checks"]["processing"] == {"status": "ok", "lagSeconds": 0.0, "pendingBatches": 0}
+    processing = body["checks"]["processing"]
+    assert isinstance(processing.pop("brokerQueue"), int)
+    assert processing == {
+        "status": "ok",
+        "lagSeconds": 0.0,
+        "pendingBatches": 0,
+        "pendingBatchesByShard": {},
+    }
 
 
 def test_health_reports_processing_lag(ingest, monkeypatch, guildstats_settings):
@@ -92,3 +100,67 @@ def test_metrics_count_accepted_duplicates_and_rejections(ingest):
     assert delta('guildstats_task_duration_seconds_count{task="process_batches"}') >= 1
     assert metric(after, "guildstats_processing_lag_seconds") == 0.0
     assert "guildstats_pending_batches 0.0" in after
+
+
+def test_a_fresh_start_without_a_heartbeat_is_a_warning_then_critical(guildstats_settings):
+    guildstats_settings(WORKER_STARTUP_GRACE_SECONDS=3600)
+    response = Client().get("/health")
+    assert response.status_code == 200
+    body = response.json()
+    assert (body["status"], body["checks"]["workers"]["status"]) == ("degraded", "starting")
+    guildstats_settings(WORKER_STARTUP_GRACE_SECONDS=0)
+    assert Client().get("/health").status_code == 503
+
+
+def test_a_503_is_logged_once_as_a_warning_naming_the_checks(caplog, guildstats_settings):
+    guildstats_settings(WORKER_STARTUP_GRACE_SECONDS=0)
+    with caplog.at_level("INFO"):
+        assert Client().get("/health").status_code == 503
+    records = [(r.name, r.levelname, r.getMessage()) for r in caplog.records]
+    assert records == [("stats.views", "WARNING", "/health answers 503: {'workers': 'down'}")]
+
+
+def test_queue_depth_per_shard_in_health_and_metrics(ingest, monkeypatch, guildstats_settings):
+    from stats.ingest import frames as ingest_service
+
+    guildstats_settings(PROCESSING_SHARDS=4)
+    monkeypatch.setattr(ingest_service, "_enqueue", lambda pending: None)  # tasks lost
+    ingest([message(g, snowflake(), snowflake(), ms()) for g in ("800", "801", "805")])
+    ingest([message("809", snowflake(), snowflake(), ms())])  # a ledger row per frame and shard
+    processing = Client().get("/health").json()["checks"]["processing"]
+    assert processing["pendingBatchesByShard"] == {"0": 1, "1": 2}
+    scrape = Client().get("/metrics").content.decode()
+    assert 'guildstats_pending_batches_by_shard{shard="0"} 1.0' in scrape
+    assert 'guildstats_pending_batches_by_shard{shard="1"} 2.0' in scrape
+    assert "guildstats_broker_queue_length" in scrape
+
+
+def test_json_log_lines(tmp_path):
+    """GUILDSTATS_LOG_FORMAT=json: one object per line with time, level, logger, message and
+    the guild and batch ids a log call gives."""
+    import json
+    import subprocess
+    import sys
+
+    code = (
+        "import django, logging; django.setup(); "
+        "logging.getLogger('stats.processing.quarantine').error("
+        "'quarantined %s', 'x', extra={'guild_id': 5, 'batch_id': 7})"
+    )
+    env = {
+        "PATH": "/usr/bin:/bin",
+        "DJANGO_SETTINGS_MODULE": "config.settings",
+        "GUILDSTATS_LOG_FORMAT": "json",
+        "GUILDSTATS_VAR_DIR": str(tmp_path),
+    }
+    done = subprocess.run(
+        [sys.executable, "-c", code], env=env, capture_output=True, text=True, check=True
+    )
+    line = json.loads(done.stderr.strip().splitlines()[-1])
+    assert set(line) == {"time", "level", "logger", "message", "guild_id", "batch_id"}
+    assert (line["level"], line["logger"], line["message"]) == (
+        "ERROR",
+        "stats.processing.quarantine",
+        "quarantined x",
+    )
+    assert (line["guild_id"], line["batch_id"]) == (5, 7)
