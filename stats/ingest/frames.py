@@ -29,6 +29,7 @@ from core.contract import FRAME_DECODER, KNOWN_TYPES, BotEvent, Envelope, Reject
 from core.ids import EPOCH
 from core.sql import Column, bulk_insert, register_stage
 from stats.ingest.claims import claim_drains
+from stats.ingest.optouts import opted_out_members
 from stats.models import IngestBatch
 
 log = logging.getLogger(__name__)
@@ -51,6 +52,8 @@ EVENT_COLUMNS = (
     Column("created_at", "timestamptz"),
 )
 register_stage("events", EVENT_COLUMNS)
+
+OPTED_OUT = "opted out"  # the ack's reason for an event of a member who opted out
 
 
 class FrameError(Exception):
@@ -149,16 +152,25 @@ def ingest_batch(raw: bytes | str, *, bot_token_id: int | None, transport: str) 
     rows_by_shard: dict[int, list[list[Any]]] = {}
     unknown = 0
     rejected_codes: Counter[str] = Counter()
+    parsed: list[tuple[int, BotEvent]] = []
     for index, obj in enumerate(payload):
         try:
-            event = parse_event(obj, now_ms, oldest_ms, newest_ms, check_nul=frame_has_nul)
+            parsed.append(
+                (index, parse_event(obj, now_ms, oldest_ms, newest_ms, check_nul=frame_has_nul))
+            )
         except Rejection as rejection:
             result.rejected.append({"index": index, "error": rejection.message})
             rejected_codes[rejection.code] += 1
+    # members who opted out: one cache read (and a query for uncached guilds) per frame
+    opted_out = opted_out_members({int(event.guild_id) for _index, event in parsed})
+    for index, event in parsed:
+        guild_id = int(event.guild_id)
+        if opted_out and event.user_id is not None and (guild_id, int(event.user_id)) in opted_out:
+            result.rejected.append({"index": index, "error": OPTED_OUT})
+            rejected_codes["opted_out"] += 1
             continue
         if event.type not in KNOWN_TYPES:
             unknown += 1
-        guild_id = int(event.guild_id)
         data = event.data
         row = [
             None,  # batch id, known once the ledger rows exist
@@ -177,6 +189,8 @@ def ingest_batch(raw: bytes | str, *, bot_token_id: int | None, transport: str) 
         ]
         rows_by_shard.setdefault(guild_id % shards, []).append(row)
 
+    if rejected_codes["opted_out"]:
+        result.rejected.sort(key=lambda rejection: rejection["index"])
     valid = sum(len(rows) for rows in rows_by_shard.values())
     if valid:
         inserted_per_batch = _store(rows_by_shard, frame_id, bot_token_id, transport, received_at)

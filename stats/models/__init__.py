@@ -16,6 +16,7 @@ from stats.models.counters import (
     VoiceSessionLog,
 )
 from stats.models.ledger import Event, IngestBatch, QuarantinedEvent, WorkerHeartbeat
+from stats.models.privacy import MemberOptOut, PrivacyAudit
 from stats.models.rollups import (
     BucketChannel,
     BucketCount,
@@ -37,9 +38,11 @@ __all__ = [
     "GuildDailyStats",
     "IngestBatch",
     "MemberDailyStats",
+    "MemberOptOut",
     "MemberStats",
     "MetricsSnapshot",
     "PeriodSummary",
+    "PrivacyAudit",
     "QuarantinedEvent",
     "SnapshotActivity",
     "StaleBucket",

@@ -28,6 +28,8 @@ class Expected:
     voice_seconds: int = 0
     reactions: int = 0
     invalid: int = 0
+    cases: int = 0  # moderation cases (an action reported by its event and its audit entry is one)
+    invited_joins: int = 0  # joins credited to an inviter
     by_type: Counter[str] = field(default_factory=Counter)
 
 
@@ -38,6 +40,7 @@ class FeedGenerator:
         self.members = members
         self.hours = hours
         self.expected = Expected()
+        self.guild_ids: list[str] = []
         self._next_id = 900_000_000_000_000_000 + self.rng.randint(0, 10**12)
 
     def snowflake(self) -> str:
@@ -58,6 +61,7 @@ class FeedGenerator:
     def _guild(self, start: int, end: int) -> Iterator[dict[str, Any]]:
         rng = self.rng
         guild = self.snowflake()
+        self.guild_ids.append(guild)
         text = [self.snowflake() for _ in range(rng.randint(2, 6))]
         voice = [self.snowflake() for _ in range(rng.randint(1, 4))]
         users = [self.snowflake() for _ in range(self.members)]
@@ -172,6 +176,7 @@ class FeedGenerator:
                     "roles": [],
                 },
             }
+        yield from self._moderation_and_invites(guild, users, text, start, end)
         for _ in range(max(1, len(users) // 50)):  # a few invalid events
             self.expected.invalid += 1
             yield rng.choice(
@@ -188,6 +193,94 @@ class FeedGenerator:
                     {"guildId": guild, "timestamp": end},
                 ]
             )
+
+    def _moderation_and_invites(
+        self, guild: str, users: list[str], text: list[str], start: int, end: int
+    ) -> Iterator[dict[str, Any]]:
+        """Invites and who joined through them (one vanity join), and a moderator's day: a ban
+        reported by its event and its audit entry, a kick, a timeout, a message deleted."""
+        rng = self.rng
+        if len(users) < 8:
+            return
+        moderator, inviters = users[0], users[1:3]
+        codes = []
+        for inviter in inviters:
+            code = f"sim{self.snowflake()[-6:]}"
+            codes.append((code, inviter))
+            yield {
+                "type": "INVITE_CREATE",
+                "guildId": guild,
+                "timestamp": start,
+                "data": {"code": code, "channelId": text[0], "inviterId": inviter, "uses": 0},
+            }
+        newcomers = [self.snowflake() for _ in range(max(2, len(users) // 10))]
+        for n, member in enumerate(newcomers):
+            t = rng.randint(start + 60_000, end - 120_000)
+            add: dict[str, Any] = {"userId": member, "username": f"n{member[-5:]}", "bot": False}
+            if n == 0:
+                add["vanity"] = True  # joined through the server's vanity URL
+            else:
+                code, inviter = codes[n % len(codes)]
+                add.update(inviterId=inviter, inviteCode=code)
+                yield {
+                    "type": "INVITE_USE",
+                    "guildId": guild,
+                    "timestamp": t + 500,
+                    "data": {"code": code, "newMemberId": member, "inviterId": inviter},
+                }
+                self.expected.invited_joins += 1
+            yield {
+                "type": "GUILD_MEMBER_ADD",
+                "guildId": guild,
+                "userId": member,
+                "timestamp": t,
+                "data": add,
+            }
+        banned, kicked, muted, author = users[-1], users[-2], users[-3], users[-4]
+        t = rng.randint(start + 60_000, end - 60_000)
+        yield {
+            "type": "GUILD_BAN_ADD",
+            "guildId": guild,
+            "timestamp": t,
+            "data": {"targetUserId": banned, "targetUsername": f"u{banned[-5:]}"},
+        }
+        yield _audit(guild, t + 2_000, "MEMBER_BAN_ADD", moderator, banned, reason="spam")
+        t = rng.randint(start + 60_000, end - 60_000)
+        yield {
+            "type": "GUILD_MEMBER_REMOVE",
+            "guildId": guild,
+            "userId": kicked,
+            "timestamp": t,
+            "data": {"userId": kicked, "username": f"u{kicked[-5:]}", "wasKicked": True},
+        }
+        yield _audit(guild, t + 1_500, "MEMBER_KICK", moderator, kicked, reason="rules")
+        until = "2026-12-31T00:00:00Z"
+        change = {"key": "communication_disabled_until", "oldValue": None, "newValue": until}
+        yield _audit(
+            guild, rng.randint(start, end - 1), "MEMBER_UPDATE", moderator, muted, changes=[change]
+        )
+        yield {
+            "type": "MESSAGE_DELETE",
+            "guildId": guild,
+            "channelId": text[0],
+            "timestamp": rng.randint(start, end - 1),
+            "data": {
+                "messageId": self.snowflake(),
+                "channelId": text[0],
+                "authorId": author,
+                "deletedBy": {"userId": moderator, "username": "moderator"},
+            },
+        }
+        self.expected.cases += 4
+
+
+def _audit(guild: str, ts: int, action: str, executor: str, target: str, **extra: Any) -> dict:
+    return {
+        "type": "GUILD_AUDIT_LOG_ENTRY_CREATE",
+        "guildId": guild,
+        "timestamp": ts,
+        "data": {"action": action, "executorId": executor, "targetId": target, **extra},
+    }
 
 
 @dataclass

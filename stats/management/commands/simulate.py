@@ -77,5 +77,10 @@ class Command(BaseCommand):
         self.stdout.write(
             f"  expected totals: messages {expected.messages}, "
             f"voice {expected.voice_seconds / 60:.1f} min "
-            f"({expected.voice_seconds} s), reactions {expected.reactions}"
+            f"({expected.voice_seconds} s), reactions {expected.reactions}, "
+            f"moderation cases {expected.cases}, invited joins {expected.invited_joins}"
         )
+        guilds = " ".join(f"--guild {g}" for g in generator.guild_ids)
+        self.stdout.write(f"  guilds: {' '.join(generator.guild_ids)}")
+        self.stdout.write("  read them through the API with a key for these guilds:")
+        self.stdout.write(f"    .venv/bin/python manage.py create_api_key simulator {guilds}")

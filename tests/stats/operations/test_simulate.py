@@ -9,6 +9,9 @@ import pytest
 from django.core.management import call_command
 from django.db.models import Sum
 
+from guilds.models import Guild
+from invites.models import MemberJoin
+from moderation.models import ModerationCase
 from stats.models import Event, MemberStats
 
 pytestmark = pytest.mark.django_db(transaction=True)
@@ -56,6 +59,22 @@ def test_simulate_sends_a_feed_whose_counts_match_what_it_reports(live_server, b
     )
     assert (totals["m"], totals["v"], totals["r"]) == (messages, voice, reactions)
     assert messages > 0 and voice > 0 and reactions > 0
+    # moderation and invites have data on the first run, and the report says how to read it
+    cases, invited = map(
+        int, re.search(r"moderation cases (\d+), invited joins (\d+)", report).groups()
+    )
+    assert ModerationCase.objects.count() == cases == 8  # 4 per guild
+    assert sorted(ModerationCase.objects.values_list("action", flat=True)) == sorted(
+        ["BAN", "KICK", "TIMEOUT", "MESSAGE_DELETE"] * 2
+    )
+    assert MemberJoin.objects.filter(inviter_id__isnull=False).count() == invited > 0
+    assert MemberJoin.objects.filter(kind="vanity").count() == 2
+    guilds = re.search(r"guilds: ([0-9 ]+)\n", report).group(1).split()
+    assert sorted(guilds) == sorted(
+        str(g) for g in Guild.objects.values_list("guild_id", flat=True)
+    )
+    command = re.search(r"manage.py create_api_key simulator (.+)\n", report).group(1)
+    assert command == " ".join(f"--guild {g}" for g in guilds)
 
 
 def test_simulate_reports_an_unreachable_server():
