@@ -5,6 +5,7 @@ from django.views.defaults import page_not_found
 from drf_spectacular.views import SpectacularAPIView, SpectacularSwaggerView
 from rest_framework.routers import DefaultRouter
 
+from guilds import pages as guild_pages
 from guilds.api.views import GuildViewSet
 from invites.api.views import InvitesViewSet
 from moderation.api.views import ModerationViewSet
@@ -32,6 +33,8 @@ router.register(r"guilds/(?P<guild_id>[^/.]+)/invites", InvitesViewSet, basename
 
 urlpatterns = [
     path("admin/", admin.site.urls),
+    path("", guild_pages.home, name="home"),
+    path("accounts/discord/login/", guild_pages.discord_login, name="discord_login"),
     path("accounts/", include("allauth.urls")),
     path("api/ingest/events", stats_views.ingest_events, name="ingest-events"),
     path("api/schema/", SpectacularAPIView.as_view(), name="schema"),
