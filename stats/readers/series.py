@@ -86,38 +86,60 @@ def compose(
 ) -> list[Bucket]:
     """The snapshot rows that tile [start, end) without overlap, coarsest first.
 
-    A coarse row is used when it lies inside [start, end) and ``fits`` (inside one point of the
-    series); the time it covers is then skipped at the finer levels. Finer rows fill the rest:
-    the hours of a day whose daily row is not filled yet, the 5-minute buckets of the current
-    hour, or, in a zone whose offset is not a whole hour, the 5-minute buckets of the hours that
-    straddle two local hours. Storage has no zero rows, and each granularity is filled in time
-    order, so while the coarse rows fit, the finer level is read only after the last coarse row.
+    The stretches not read yet are kept as gaps. A row is used only when it lies wholly inside
+    one gap (so no instant is read from two rows, even where it straddles two coarser rows) and
+    ``fits`` (inside one point of the series); its time is then cut out of the gaps. A row that
+    does not fit, or overlaps time already read, is left to the finer levels, which fill exactly
+    what is still uncovered: the hours of a day whose daily row is not filled yet, the 5-minute
+    buckets of the current hour, or, in a zone whose offset is not a whole hour, the 5-minute
+    buckets of the hours that straddle two local hours (or the end of a daily row). At the
+    finest level a row that does not fit has nothing finer: it counts where it starts, if no
+    part of it was read already. Storage has no zero rows and each granularity is filled in time
+    order, so a finer level is read only from the first row left to it, or else after the last
+    row used.
     """
     used: list[Bucket] = []
-    covered: list[tuple[datetime, datetime]] = []  # sorted, disjoint
-    since, aligned = start, True
+    gaps: list[tuple[datetime, datetime]] = [(start, end)] if start < end else []
+    since = start
     for level, kind in enumerate(kinds):
+        if not gaps:
+            break
         finest = level == len(kinds) - 1
-        fresh: list[tuple[datetime, datetime]] = []
-        for row in _buckets(guild_id, kind, since if aligned else start, end):
-            if row.start < start or row.end > end or not fits(row):
-                if finest and start <= row.start < end:
-                    used.append(row)  # nothing finer: counted where it starts
-                else:
-                    aligned = False
-                continue
-            if _inside(covered, row):
-                continue
-            used.append(row)
-            fresh.append((row.start, row.end))
-            since = max(since, row.end)
-        covered = sorted(covered + fresh)
+        left: datetime | None = None  # the first stretch this level leaves to finer rows
+        after = since  # the end of the last row used
+        for row in _buckets(guild_id, kind, since, end):
+            span = (max(row.start, start), min(row.end, end))
+            inside = start <= row.start and row.end <= end
+            at = _gap_holding(gaps, span)
+            if at is not None and ((inside and fits(row)) or (finest and row.start >= start)):
+                used.append(row)
+                _cut(gaps, at, span)
+                after = max(after, row.end)
+            elif left is None and _overlaps(gaps, span):
+                left = span[0]
+        since = after if left is None else min(left, after)
     return used
 
 
-def _inside(covered: list[tuple[datetime, datetime]], row: Bucket) -> bool:
-    at = bisect_right(covered, (row.start, datetime.max.replace(tzinfo=UTC))) - 1
-    return at >= 0 and covered[at][0] <= row.start and row.end <= covered[at][1]
+def _gap_holding(
+    gaps: list[tuple[datetime, datetime]], span: tuple[datetime, datetime]
+) -> int | None:
+    """The index of the gap that holds all of ``span``, or None."""
+    at = bisect_right(gaps, (span[0], datetime.max.replace(tzinfo=UTC))) - 1
+    if at >= 0 and gaps[at][0] <= span[0] and span[1] <= gaps[at][1]:
+        return at
+    return None
+
+
+def _overlaps(gaps: list[tuple[datetime, datetime]], span: tuple[datetime, datetime]) -> bool:
+    at = max(bisect_right(gaps, (span[0], datetime.max.replace(tzinfo=UTC))) - 1, 0)
+    return any(s < span[1] and span[0] < e for s, e in gaps[at : at + 2])
+
+
+def _cut(gaps: list[tuple[datetime, datetime]], at: int, span: tuple[datetime, datetime]) -> None:
+    """Remove ``span`` from the gap at ``at``, which holds it."""
+    first, last = gaps[at]
+    gaps[at : at + 1] = [(a, b) for a, b in ((first, span[0]), (span[1], last)) if a < b]
 
 
 def series_first_day(guild: Guild, win: Window) -> date:
