@@ -7,7 +7,7 @@ import json
 from typing import Any
 from urllib.parse import urlencode
 
-from django.contrib import admin
+from django.contrib import admin, messages
 from django.db.models import QuerySet
 from django.http import HttpRequest
 from django.urls import reverse
@@ -17,6 +17,7 @@ from guilds.admin import GuildScopedAdmin
 from invites.admin import ReadOnlyScopedAdmin
 from invites.models import MemberJoin, MemberLifecycle
 from moderation.models import ModerationCase
+from stats.privacy.erase import erase_members
 
 
 class ModeratorKindFilter(admin.SimpleListFilter):
@@ -193,6 +194,19 @@ class MemberLifecycleAdmin(ReadOnlyScopedAdmin):  # here, not in invites: it sho
         "case_history",
     )
     readonly_fields = fields
+    actions = ["erase"]
+
+    def has_erase_permission(self, request: HttpRequest) -> bool:
+        return request.user.is_superuser  # irreversible: not a moderator's task
+
+    @admin.action(
+        description="Erase the selected members (events, counters, joins; see Privacy)",
+        permissions=["erase"],
+    )
+    def erase(self, request: HttpRequest, queryset: QuerySet[Any]) -> None:
+        members = list(queryset.values_list("guild_id", "user_id"))
+        erased = erase_members(members, actor=request.user.get_username())
+        self.message_user(request, f"{erased} member(s) erased", messages.SUCCESS)
 
     @admin.display(description="cases")
     def cases_link(self, member: MemberLifecycle) -> str:

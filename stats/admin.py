@@ -6,10 +6,14 @@ from stats.models import (
     Event,
     IngestBatch,
     MemberDailyStats,
+    MemberOptOut,
     MemberStats,
+    PrivacyAudit,
     QuarantinedEvent,
     VoiceSession,
 )
+from stats.privacy.erase import erase_members
+from stats.privacy.optouts import add_opt_out, remove_opt_out
 from stats.processing.drain import replay_quarantined
 
 
@@ -38,6 +42,19 @@ class MemberStatsAdmin(GuildScopedAdmin, ReadOnlyAdmin):
     list_filter = ("is_bot",)
     search_fields = ("=guild_id", "=user_id")
     show_full_result_count = False
+    actions = ["erase"]
+
+    def has_erase_permission(self, request) -> bool:  # type: ignore[no-untyped-def]
+        return request.user.is_superuser  # irreversible: not a moderator's task
+
+    @admin.action(
+        description="Erase the selected members (events, counters, joins; see Privacy)",
+        permissions=["erase"],
+    )
+    def erase(self, request, queryset):  # type: ignore[no-untyped-def]
+        members = list(queryset.values_list("guild_id", "user_id"))
+        erased = erase_members(members, actor=request.user.get_username())
+        self.message_user(request, f"{erased} member(s) erased", messages.SUCCESS)
 
 
 @admin.register(MemberDailyStats)
@@ -100,3 +117,40 @@ class QuarantinedEventAdmin(GuildScopedAdmin, ReadOnlyAdmin):
             f"{applied} applied, {failing} still failing",
             messages.SUCCESS if not failing else messages.WARNING,
         )
+
+
+@admin.register(MemberOptOut)
+class MemberOptOutAdmin(GuildScopedAdmin):
+    """Members a guild does not track: their events are refused at ingest ("opted out").
+    Adding and deleting go through the privacy services, which write the audit."""
+
+    list_display = ("guild_id", "user_id", "created_at")
+    search_fields = ("=guild_id", "=user_id")
+    fields = ("guild_id", "user_id")
+
+    def has_change_permission(self, request, obj=None) -> bool:  # type: ignore[no-untyped-def]
+        return False
+
+    def save_model(self, request, obj, form, change) -> None:  # type: ignore[no-untyped-def]
+        saved = add_opt_out(obj.guild_id, obj.user_id, actor=request.user.get_username())
+        obj.pk, obj.created_at = saved.pk, saved.created_at
+
+    def delete_model(self, request, obj) -> None:  # type: ignore[no-untyped-def]
+        remove_opt_out(obj.guild_id, obj.user_id, actor=request.user.get_username())
+
+    def delete_queryset(self, request, queryset) -> None:  # type: ignore[no-untyped-def]
+        for guild_id, user_id in queryset.values_list("guild_id", "user_id"):
+            remove_opt_out(guild_id, user_id, actor=request.user.get_username())
+
+
+@admin.register(PrivacyAudit)
+class PrivacyAuditAdmin(GuildScopedAdmin, ReadOnlyAdmin):
+    """Erasures and opt-out changes: who, when, which member, what (read-only)."""
+
+    list_display = ("at", "actor", "action", "guild_id", "user_id")
+    list_filter = ("action",)
+    search_fields = ("=guild_id", "=user_id", "actor")
+    date_hierarchy = "at"
+
+    def has_delete_permission(self, request, obj=None) -> bool:  # type: ignore[no-untyped-def]
+        return False

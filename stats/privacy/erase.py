@@ -1,0 +1,184 @@
+"""Erase one member of one guild: their raw events, counters, voice time, joins and invites,
+bot-snapshot rows and rollup parts; their name and words in moderation cases; then the
+snapshots they counted in are recomputed without them.
+
+Runs in one transaction under the guild's processing-shard lock (``drain.LOCK_BASE``), so no
+chunk of that guild is applied halfway through it, and under the rollups' fill lock, so the
+recomputation does not race a fill run. Both locks are taken in the order every other path
+takes them (fill lock, then shard lock; neither holder waits for the other's second lock).
+"""
+
+from __future__ import annotations
+
+from collections.abc import Iterable
+from datetime import datetime, timedelta
+from typing import Any
+
+from django.conf import settings
+from django.db import transaction
+from django.db.models import Q
+from django.utils import timezone
+
+from core.sql import session_lock, try_lock
+from guilds.models import Guild
+from invites.models import Invite, InviterStats, MemberJoin, MemberLifecycle
+from moderation.models import ModerationCase
+from stats.models import (
+    BucketMember,
+    Event,
+    FillState,
+    MemberDailyStats,
+    MemberStats,
+    MetricsSnapshot,
+    PeriodSummary,
+    PrivacyAudit,
+    QuarantinedEvent,
+    SnapshotActivity,
+    StaleBucket,
+    VoiceSession,
+    VoiceSessionLog,
+)
+from stats.privacy.scrub import ERASED, naming, scrub, scrub_rows
+from stats.processing.drain import LOCK_BASE
+from stats.rollups.buckets import FIVE_MIN, FIVE_MINUTES, floor_time
+from stats.rollups.fill import ROLLUP_LOCK, recompute_horizon, refresh_stale_buckets
+
+MAX_MARKED_BUCKETS = 300_000  # a voice session spans at most the cap; this bounds a bad row
+
+
+def erase_member(guild_id: int, user_id: int, *, actor: str) -> dict[str, int]:
+    """Erase the member ``user_id`` from ``guild_id``; return the rows changed per table
+    (also stored in the audit entry written in the same transaction)."""
+    now = timezone.now()
+    with session_lock(ROLLUP_LOCK, wait=True), transaction.atomic():
+        try_lock(LOCK_BASE + guild_id % settings.GUILDSTATS["PROCESSING_SHARDS"], wait=True)
+        buckets = _buckets_counting(guild_id, user_id, now)
+        report = _erase_rows(guild_id, user_id)
+        _mark_stale(guild_id, buckets)
+        report["buckets_recomputed"] = refresh_stale_buckets(now)
+        # what recomputing cannot reach (buckets past retention, not filled yet) is scrubbed
+        report["snapshots_scrubbed"] = scrub_rows(
+            MetricsSnapshot.objects.filter(guild_id=guild_id), ("data",), user_id
+        )
+        report["period_summaries"] = PeriodSummary.objects.filter(guild_id=guild_id).delete()[0]
+        PrivacyAudit.objects.create(
+            actor=actor[:150],
+            action=PrivacyAudit.ERASE,
+            guild_id=guild_id,
+            user_id=user_id,
+            details=report,
+        )
+    return report
+
+
+def erase_members(members: Iterable[tuple[int, int]], *, actor: str) -> int:
+    """Erase each (guild id, user id), one transaction each; return how many."""
+    count = 0
+    for guild_id, user_id in members:
+        erase_member(guild_id, user_id, actor=actor)
+        count += 1
+    return count
+
+
+def _buckets_counting(guild_id: int, user_id: int, now: datetime) -> set[datetime]:
+    """The 5-minute buckets the member may count in: their events, voice time, bot-snapshot
+    rows and rollup parts, and every snapshot naming them (its first 5-minute bucket: the
+    refresh recomputes the hour and day that contain it)."""
+    watermark = (
+        FillState.objects.filter(granularity=FIVE_MIN.name)
+        .values_list("end_time", flat=True)
+        .first()
+    )
+    if watermark is None:
+        return set()
+    horizon = recompute_horizon(now)
+    member = Q(guild_id=guild_id, user_id=user_id)
+    starts: set[datetime] = set()
+    starts.update(Event.objects.filter(member).values_list("timestamp", flat=True))
+    starts.update(BucketMember.objects.filter(member).values_list("bucket_start", flat=True))
+    starts.update(SnapshotActivity.objects.filter(member).values_list("period_start", flat=True))
+    snapshots = naming(MetricsSnapshot.objects.filter(guild_id=guild_id), "data", user_id)
+    starts.update(snapshots.values_list("period_start", flat=True))
+    spans = list(VoiceSessionLog.objects.filter(member).values_list("started_at", "ended_at"))
+    spans += [
+        (j, watermark)
+        for j in VoiceSession.objects.filter(member).values_list("joined_at", flat=True)
+    ]
+    buckets = {floor_time(s, FIVE_MINUTES) for s in starts}
+    for started, ended in spans:
+        bucket = floor_time(max(started, horizon), FIVE_MINUTES)
+        while bucket < min(ended, watermark) and len(buckets) < MAX_MARKED_BUCKETS:
+            buckets.add(bucket)
+            bucket += FIVE_MINUTES
+    return {b for b in buckets if horizon - timedelta(days=1) <= b < watermark}
+
+
+def _erase_rows(guild_id: int, user_id: int) -> dict[str, int]:
+    member = Q(guild_id=guild_id, user_id=user_id)
+    in_guild = Q(guild_id=guild_id)
+    report: dict[str, Any] = {}
+    for label, model in (
+        ("events", Event),
+        ("quarantined_events", QuarantinedEvent),
+        ("member_stats", MemberStats),
+        ("member_daily_stats", MemberDailyStats),
+        ("voice_sessions", VoiceSession),
+        ("voice_session_log", VoiceSessionLog),
+        ("snapshot_activity", SnapshotActivity),
+        ("rollup_members", BucketMember),
+        ("member_joins", MemberJoin),
+        ("member_lifecycle", MemberLifecycle),
+    ):
+        report[label] = model.objects.filter(member).delete()[0]
+    report["inviter_stats"] = InviterStats.objects.filter(in_guild, inviter_id=user_id).delete()[0]
+    inviter = Q(in_guild, inviter_id=user_id)
+    report["invites_unlinked"] = Invite.objects.filter(inviter).update(
+        inviter_id=None, inviter_username=""
+    )
+    report["joins_unlinked"] = MemberJoin.objects.filter(inviter).update(
+        inviter_id=None, inviter_username=""
+    )
+    # other members' events and quarantined events that name them (a reaction to their
+    # message, a bulk delete of their messages, a bot snapshot's maps): the id is taken out
+    report["events_scrubbed"] = scrub_rows(Event.objects.filter(in_guild), ("data",), user_id)
+    report["quarantined_scrubbed"] = scrub_rows(
+        QuarantinedEvent.objects.filter(in_guild), ("data",), user_id
+    )
+    report.update(_erase_from_cases(guild_id, user_id))
+    report["guild_owner"] = Guild.objects.filter(guild_id=guild_id, owner_id=user_id).update(
+        owner_id=None
+    )
+    return report
+
+
+def _erase_from_cases(guild_id: int, user_id: int) -> dict[str, int]:
+    """Cases keep their number, action and time; the member's id, name and free text go (the
+    target becomes null and ``details`` says ``{"erased": "target"}``)."""
+    cases = ModerationCase.objects.filter(guild_id=guild_id)
+    targeted = cases.filter(target_user_id=user_id).update(
+        target_user_id=None, target_username="", reason="", details={ERASED: "target"}, raw={}
+    )
+    moderated = 0
+    for case in cases.filter(moderator_id=user_id).only("pk", "details", "raw", "reason"):
+        details = scrub(case.details, user_id) or {}
+        cases.filter(pk=case.pk).update(
+            moderator_id=None,
+            moderator_username="",
+            details={**details, "moderatorErased": True},
+            raw=scrub(case.raw, user_id),
+            reason=scrub(case.reason, user_id) or "",
+        )
+        moderated += 1
+    named = scrub_rows(cases, ("details", "raw", "reason"), user_id)
+    return {"cases_as_target": targeted, "cases_as_moderator": moderated, "cases_scrubbed": named}
+
+
+def _mark_stale(guild_id: int, buckets: set[datetime]) -> None:
+    now = timezone.now()
+    StaleBucket.objects.bulk_create(
+        [StaleBucket(guild_id=guild_id, period_start=b, marked_at=now) for b in sorted(buckets)],
+        batch_size=2000,
+        update_conflicts=True,
+        unique_fields=["guild_id", "period_start"],
+        update_fields=["marked_at"],
+    )
