@@ -48,7 +48,9 @@ test-postgres: install-dev
 	$(PY) scripts/check_services.py "$(TEST_DATABASE_URL)" "$(TEST_REDIS_URL)"
 	rm -rf var/test-postgres
 	DATABASE_URL="$(TEST_DATABASE_URL)" REDIS_URL="$(TEST_REDIS_URL)" GUILDSTATS_DB_CONN_MAX_AGE=0 \
-	  GUILDSTATS_VAR_DIR=var/test-postgres $(PY) -m pytest -q --create-db
+	  GUILDSTATS_VAR_DIR=var/test-postgres $(PY) -m pytest -q --create-db; \
+	  status=$$?; $(PY) scripts/check_services.py --drop-test-database "$(TEST_DATABASE_URL)"; \
+	  exit $$status
 
 ## bench: the ingest benchmark on PostgreSQL + Redis (not part of CI).
 bench: install-dev

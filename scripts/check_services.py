@@ -1,4 +1,5 @@
-"""Fail loudly (exit 1) when the PostgreSQL or Redis the test suite needs is unreachable."""
+"""Fail loudly (exit 1) when the PostgreSQL or Redis the test suite needs is unreachable;
+``--drop-test-database URL`` drops the run's test database after the suite."""
 
 from __future__ import annotations
 
@@ -37,5 +38,16 @@ def main(database_url: str, redis_url: str) -> int:
     return 0
 
 
+def drop_test_database(database_url: str) -> int:
+    """Drop the run's test database (``test_<name>``) if pytest-django could not (a session
+    still connected at teardown), so no run leaves one behind on a shared server."""
+    name = "test_" + urlparse(database_url).path.lstrip("/")
+    with psycopg.connect(server_url(database_url), autocommit=True, connect_timeout=5) as conn:
+        conn.execute(f'DROP DATABASE IF EXISTS "{name}" WITH (FORCE)')
+    return 0
+
+
 if __name__ == "__main__":
+    if sys.argv[1] == "--drop-test-database":
+        sys.exit(drop_test_database(sys.argv[2]))
     sys.exit(main(sys.argv[1], sys.argv[2]))
