@@ -15,16 +15,31 @@ PY = sys.executable
 
 
 def scratch_database(name: str) -> str:
-    """Drop and create database ``name`` on BENCH_DATABASE_URL's server; return its URL."""
-    base = os.environ.get("BENCH_DATABASE_URL", "postgres://postgres@127.0.0.1:5432/postgres")
-    with psycopg.connect(base, autocommit=True) as conn:
+    """Drop and create database ``name`` on BENCH_DATABASE_URL's server; return its URL, in the
+    base URL's scheme (``timescale://`` selects the TimescaleDB engine; psycopg is given
+    ``postgresql://``, and the extension is created in the new database)."""
+    base = urlparse(
+        os.environ.get("BENCH_DATABASE_URL", "postgres://postgres@127.0.0.1:5432/postgres")
+    )
+    timescale = base.scheme == "timescale"
+    server = base._replace(scheme="postgresql", path="/postgres").geturl()
+    with psycopg.connect(server, autocommit=True) as conn:
         conn.execute(f"DROP DATABASE IF EXISTS {name} WITH (FORCE)")
         conn.execute(f"CREATE DATABASE {name}")
-    return urlparse(base)._replace(path=f"/{name}").geturl()
+    if timescale:
+        scratch = base._replace(scheme="postgresql", path=f"/{name}").geturl()
+        with psycopg.connect(scratch, autocommit=True) as conn:
+            conn.execute("CREATE EXTENSION IF NOT EXISTS timescaledb")
+    return base._replace(path=f"/{name}").geturl()
+
+
+# The benchmarks' own Redis database, flushed at start (the test suite uses 15, its helpers
+# 11 to 13): BENCH_REDIS_URL overrides it.
+BENCH_REDIS_URL = os.environ.get("BENCH_REDIS_URL", "redis://127.0.0.1:6379/9")
 
 
 def service_env(db_url: str, **extra: str) -> dict[str, str]:
-    redis_url = os.environ.get("BENCH_REDIS_URL", "redis://127.0.0.1:6379/14")
+    redis_url = BENCH_REDIS_URL
     return dict(
         os.environ,
         DATABASE_URL=db_url,

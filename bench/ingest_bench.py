@@ -10,7 +10,7 @@ Runs on PostgreSQL + Redis (a scratch database is created and dropped), with the
 
 Not a test: it prints figures. Environment: BENCH_DATABASE_URL (server to create the scratch
 database on, default postgres://postgres@127.0.0.1:5432/postgres), BENCH_REDIS_URL (default
-redis://127.0.0.1:6379/14, flushed).
+redis://127.0.0.1:6379/9, the benchmarks' own database, flushed: it says so when it starts).
 """
 
 from __future__ import annotations
@@ -212,6 +212,7 @@ def main() -> int:
     env = service_env(db_url)
     import redis
 
+    print(f"Redis: {env['REDIS_URL']} (the benchmark's own database, flushed)", flush=True)
     redis.Redis.from_url(env["REDIS_URL"]).flushdb()
     manage(env, "migrate", "-v0")
     token = manage(env, "create_bot_token", "bench")
