@@ -4,6 +4,9 @@ WORKDIR /app
 COPY requirements.txt .
 RUN pip install --no-cache-dir -r requirements.txt
 COPY . .
+# static files collected at build time, served by WhiteNoise (hashed names, compressed)
+ENV GUILDSTATS_COLLECTED_STATIC=true
+RUN SECRET_KEY=build-only GUILDSTATS_VAR_DIR=/tmp/build-var python manage.py collectstatic --noinput
 EXPOSE 8000
 # One image, three roles: override the command for the worker (`celery -A config worker`) and
 # Beat (`celery -A config beat`).

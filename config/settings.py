@@ -41,6 +41,7 @@ INSTALLED_APPS = [
     "rest_framework",
     "django_filters",
     "drf_spectacular",
+    "drf_spectacular_sidecar",  # Swagger UI's assets, served by us (no CDN)
     "django_celery_beat",
     "channels",
     "allauth",
@@ -55,6 +56,8 @@ INSTALLED_APPS = [
 
 MIDDLEWARE = [
     "django.middleware.security.SecurityMiddleware",
+    # static files (the admin's, the API docs') from the app itself, under uvicorn too
+    "whitenoise.middleware.WhiteNoiseMiddleware",
     "django.contrib.sessions.middleware.SessionMiddleware",
     "django.middleware.common.CommonMiddleware",
     "django.middleware.csrf.CsrfViewMiddleware",
@@ -115,7 +118,19 @@ TIME_ZONE = "UTC"
 USE_I18N = True
 USE_TZ = True
 STATIC_URL = "static/"
-STATIC_ROOT = VAR_DIR / "static"
+STATIC_ROOT = BASE_DIR / "staticfiles"  # collectstatic (the Docker image), not the var/ volume
+STATIC_ROOT.mkdir(exist_ok=True)  # WhiteNoise warns about a missing one on every start
+# Without `collectstatic` (make run, the tests) WhiteNoise serves straight from the apps' static
+# folders; the Docker image collects them (compressed, with hashed names) at build time.
+WHITENOISE_USE_FINDERS = True
+STORAGES = {
+    "default": {"BACKEND": "django.core.files.storage.FileSystemStorage"},
+    "staticfiles": {
+        "BACKEND": "whitenoise.storage.CompressedManifestStaticFilesStorage"
+        if env_bool("GUILDSTATS_COLLECTED_STATIC", False)
+        else "django.contrib.staticfiles.storage.StaticFilesStorage"
+    },
+}
 
 # --- Redis, or embedded stand-ins ------------------------------------------------------------
 REDIS_URL = env_str("REDIS_URL", "")
@@ -261,6 +276,10 @@ REST_FRAMEWORK = {
 # Dashboard and leaderboard answers are cached this long (the issue allows at most 60 s).
 API_CACHE_SECONDS = env_int("GUILDSTATS_API_CACHE_SECONDS", 30)
 SPECTACULAR_SETTINGS = {
+    # Swagger UI from drf-spectacular-sidecar's files, not a CDN: /api/docs/ works offline
+    "SWAGGER_UI_DIST": "SIDECAR",
+    "SWAGGER_UI_FAVICON_HREF": "SIDECAR",
+    "REDOC_DIST": "SIDECAR",
     "TITLE": "guildstats API",
     "DESCRIPTION": "Discord guild statistics. Authenticate with `Authorization: Bearer <api key>`.",
     "VERSION": "1.0.0",
