@@ -1,0 +1,132 @@
+"""A discord.py client fed recorded gateway dispatches through its own ``ConnectionState``
+parsers (as dpytest does), with the guildstats cog loaded and a transport that records frames
+and acknowledges them the way guildstats does."""
+
+from __future__ import annotations
+
+import asyncio
+import copy
+import json
+from pathlib import Path
+from typing import Any
+
+import discord
+from discord.ext import commands
+
+from guildstats_collector.cog import GuildstatsCog, intents
+from guildstats_collector.config import Settings
+from guildstats_collector.invites import InviteState
+from guildstats_collector.pipeline import Collector
+from guildstats_collector.spool import Spool
+from guildstats_collector.transport import Response
+
+FIXTURES: dict[str, Any] = json.loads((Path(__file__).parent / "fixtures" / "gateway.json").read_text())
+GUILD_ID = 1300000000000000100
+
+
+def fixture(name: str, **overrides: Any) -> dict[str, Any]:
+    data = copy.deepcopy(FIXTURES[name])
+    data.update(overrides)
+    return data
+
+
+class AckingTransport:
+    """Answers like guildstats: every event accepted, duplicates (same id) recognised."""
+
+    def __init__(self) -> None:
+        self.frames: list[list[dict[str, Any]]] = []
+        self.seen: set[tuple[str, str]] = set()
+        self.answers: list[Response | Exception] = []  # scripted answers, used first
+
+    async def post(self, body: bytes) -> Response:
+        if self.answers:
+            answer = self.answers.pop(0)
+            if isinstance(answer, Exception):
+                raise answer
+            if answer.status != 200 or answer.ack is not None:
+                return answer
+        frame = json.loads(body)
+        self.frames.append(frame)
+        duplicates = 0
+        for event in frame:
+            key = (event["guildId"], event["id"])
+            duplicates += key in self.seen
+            self.seen.add(key)
+        return Response(200, {"type": "ack", "batch": "b", "accepted": len(frame) - duplicates,
+                              "duplicates": duplicates, "rejected": []})
+
+    async def close(self) -> None:
+        pass
+
+    @property
+    def events(self) -> list[dict[str, Any]]:
+        return [event for frame in self.frames for event in frame]
+
+
+class FakeInvites:
+    """Discord's invite list per guild, as ``guild.invites()`` would return it."""
+
+    def __init__(self) -> None:
+        self.invites: dict[int, dict[str, InviteState]] = {}
+        self.vanity: dict[int, int | None] = {}
+        self.fail: Exception | None = None
+        self.calls = 0
+
+    async def __call__(self, guild: discord.Guild) -> tuple[dict[str, InviteState], int | None]:
+        self.calls += 1
+        await asyncio.sleep(0)
+        if self.fail is not None:
+            raise self.fail
+        return dict(self.invites.get(guild.id, {})), self.vanity.get(guild.id)
+
+
+class Gateway:
+    def __init__(self, settings: Settings, spool_path: Path) -> None:
+        self.settings = settings
+        self.spool_path = spool_path
+        self.transport = AckingTransport()
+        self.invites = FakeInvites()
+
+    async def start(self, *, ready: bool = True) -> Gateway:
+        self.bot = commands.Bot(
+            command_prefix="!",
+            intents=intents(self.settings),
+            chunk_guilds_at_startup=False,
+            guild_ready_timeout=0.05,
+            max_messages=100,
+        )
+        await self.bot._async_setup_hook()
+        self.state = self.bot._connection
+        self.collector = Collector(
+            self.settings, transport=self.transport, spool=Spool(str(self.spool_path))
+        )
+        self.cog = GuildstatsCog(
+            self.bot, self.settings, collector=self.collector, invite_fetch=self.invites
+        )
+        await self.bot.add_cog(self.cog)
+        if ready:
+            self.feed("READY")
+            self.feed("GUILD_CREATE")
+            await asyncio.wait_for(self.bot.wait_until_ready(), 5)
+            await self.settle()
+        return self
+
+    def feed(self, kind: str, data: dict[str, Any] | None = None, **overrides: Any) -> None:
+        """One dispatch: ``kind`` is the gateway ``t`` (the fixture of that name by default)."""
+        payload = data if data is not None else fixture(kind, **overrides)
+        getattr(self.state, "parse_" + kind.lower())(payload)
+
+    async def settle(self) -> None:
+        for _ in range(50):
+            await asyncio.sleep(0)
+        assert await self.collector.wait_drained(5)
+
+    def take(self) -> list[dict[str, Any]]:
+        """Events acknowledged since the last call, without their random client ids."""
+        events = self.transport.events
+        self.transport.frames.clear()
+        return events
+
+    async def close(self) -> None:
+        await self.bot.remove_cog(self.cog.qualified_name)
+        await self.bot.close()
