@@ -14,6 +14,7 @@ from django.test import Client
 
 from config.celery import app as celery_app
 from guilds.services import create_bot_token
+from tests.outage.stack import Stack, StackUnavailable
 
 
 def pytest_collection_modifyitems(config: pytest.Config, items: list[pytest.Item]) -> None:
@@ -84,3 +85,28 @@ def _empty_cache() -> Iterator[None]:
 
     cache.clear()
     yield
+
+
+# The private stack of the outage and collector end-to-end tests (``tests/outage/stack.py``),
+# started once per session on first use and shared by both folders.
+@pytest.fixture(scope="session")
+def stack() -> Iterator[Stack]:
+    try:
+        running = Stack()
+    except StackUnavailable as exc:
+        pytest.skip(str(exc))
+    try:
+        running.start()
+    except Exception as exc:
+        logs = "\n".join(
+            f"--- {name} ---\n{running.tail(name)}" for name in ("web", "worker", "beat")
+        )
+        running.close()
+        pytest.fail(f"the outage stack did not start: {exc}\n{logs}")
+    except BaseException:
+        running.close()
+        raise
+    try:
+        yield running
+    finally:
+        running.close()

@@ -6,8 +6,8 @@ from datetime import UTC, datetime
 import pytest
 import pytest_asyncio
 import time_machine
-
 from guildstats_collector.config import BatchPolicy, Settings
+
 from tests.collector.gateway import Gateway
 
 # A pinned origin: events without a Discord time of their own are stamped with it.

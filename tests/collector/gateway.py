@@ -12,7 +12,6 @@ from typing import Any
 
 import discord
 from discord.ext import commands
-
 from guildstats_collector.cog import GuildstatsCog, intents
 from guildstats_collector.config import Settings
 from guildstats_collector.invites import InviteState
@@ -20,11 +19,13 @@ from guildstats_collector.pipeline import Collector
 from guildstats_collector.spool import Spool
 from guildstats_collector.transport import Response
 
-FIXTURES: dict[str, Any] = json.loads((Path(__file__).parent / "fixtures" / "gateway.json").read_text())
+FIXTURES: dict[str, Any] = json.loads(
+    (Path(__file__).parent / "fixtures" / "gateway.json").read_text()
+)
 GUILD_ID = 1300000000000000100
 
 
-def fixture(name: str, **overrides: Any) -> dict[str, Any]:
+def fixture(name: str, /, **overrides: Any) -> dict[str, Any]:
     data = copy.deepcopy(FIXTURES[name])
     data.update(overrides)
     return data
@@ -52,8 +53,16 @@ class AckingTransport:
             key = (event["guildId"], event["id"])
             duplicates += key in self.seen
             self.seen.add(key)
-        return Response(200, {"type": "ack", "batch": "b", "accepted": len(frame) - duplicates,
-                              "duplicates": duplicates, "rejected": []})
+        return Response(
+            200,
+            {
+                "type": "ack",
+                "batch": "b",
+                "accepted": len(frame) - duplicates,
+                "duplicates": duplicates,
+                "rejected": [],
+            },
+        )
 
     async def close(self) -> None:
         pass
@@ -81,10 +90,10 @@ class FakeInvites:
 
 
 class Gateway:
-    def __init__(self, settings: Settings, spool_path: Path) -> None:
+    def __init__(self, settings: Settings, spool_path: Path, transport: Any = None) -> None:
         self.settings = settings
         self.spool_path = spool_path
-        self.transport = AckingTransport()
+        self.transport = transport if transport is not None else AckingTransport()
         self.invites = FakeInvites()
 
     async def start(self, *, ready: bool = True) -> Gateway:
@@ -111,7 +120,7 @@ class Gateway:
             await self.settle()
         return self
 
-    def feed(self, kind: str, data: dict[str, Any] | None = None, **overrides: Any) -> None:
+    def feed(self, kind: str, data: dict[str, Any] | None = None, /, **overrides: Any) -> None:
         """One dispatch: ``kind`` is the gateway ``t`` (the fixture of that name by default)."""
         payload = data if data is not None else fixture(kind, **overrides)
         getattr(self.state, "parse_" + kind.lower())(payload)

@@ -1,7 +1,6 @@
 from __future__ import annotations
 
 import pytest
-
 from guildstats_collector.config import (
     DEFAULT_POLICY,
     SEED_POLICIES,

@@ -6,7 +6,6 @@ import asyncio
 from types import SimpleNamespace
 
 import pytest
-
 from guildstats_collector.invites import FetchFailed, InviteState, InviteTracker
 
 pytestmark = pytest.mark.asyncio
@@ -49,7 +48,10 @@ async def test_one_invite_up_by_one_is_credited():
         "inviterUsername": "owner",
     }
     assert found.invite_use_fields() == {
-        "code": "a", "inviterId": str(OWNER), "inviterUsername": "owner", "uses": 4,
+        "code": "a",
+        "inviterId": str(OWNER),
+        "inviterUsername": "owner",
+        "uses": 4,
         "maxUses": None,
     }
 
@@ -67,7 +69,9 @@ async def test_the_vanity_url():
     t = await tracker(discord)
     discord.vanity = 11
     assert (await t.attribute(GUILD)).member_add_fields() == {
-        "inviteAttribution": "vanity", "vanity": True, "inviteType": "vanity",
+        "inviteAttribution": "vanity",
+        "vanity": True,
+        "inviteType": "vanity",
     }
 
 
@@ -87,7 +91,8 @@ async def test_an_invite_deleted_by_hand_explains_nothing():
     discord.invites = {}
     found = await t.attribute(GUILD)
     assert found.member_add_fields() == {
-        "inviteAttribution": "unknown", "attributionReason": "not_found",
+        "inviteAttribution": "unknown",
+        "attributionReason": "not_found",
     }
 
 
@@ -97,7 +102,8 @@ async def test_two_candidates_are_ambiguous():
     discord.invites = {"a": inv("a", 2), "b": inv("b", 2)}
     first = await t.attribute(GUILD)
     assert first.member_add_fields() == {
-        "inviteAttribution": "ambiguous", "inviteCandidates": ["a", "b"],
+        "inviteAttribution": "ambiguous",
+        "inviteCandidates": ["a", "b"],
     }
     # the second of the two joins sees no new rise: ambiguous too, not unknown
     second = await t.attribute(GUILD)
@@ -133,7 +139,8 @@ async def test_a_failed_fetch_is_unknown_with_the_reason(reason):
     t = await tracker(discord)
     discord.fail = FetchFailed(reason)
     assert (await t.attribute(GUILD)).member_add_fields() == {
-        "inviteAttribution": "unknown", "attributionReason": reason,
+        "inviteAttribution": "unknown",
+        "attributionReason": reason,
     }
 
 

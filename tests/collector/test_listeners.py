@@ -8,9 +8,9 @@ from datetime import UTC, datetime
 
 import discord
 import pytest
-
 from guildstats_collector.config import BatchPolicy, Settings
 from guildstats_collector.invites import InviteState
+
 from tests.collector.conftest import ORIGIN_MS
 from tests.collector.gateway import GUILD_ID, Gateway, fixture
 
@@ -338,7 +338,9 @@ async def test_bans(gateway):
 async def test_audit_log_entries(gateway):
     gateway.take()
     for name in ("KICK", "TIMEOUT", "BULK"):
-        gateway.feed("GUILD_AUDIT_LOG_ENTRY_CREATE", fixture(f"GUILD_AUDIT_LOG_ENTRY_CREATE_{name}"))
+        gateway.feed(
+            "GUILD_AUDIT_LOG_ENTRY_CREATE", fixture(f"GUILD_AUDIT_LOG_ENTRY_CREATE_{name}")
+        )
     await gateway.settle()
     kick, timeout, bulk = (
         fixture(f"GUILD_AUDIT_LOG_ENTRY_CREATE_{n}")["id"] for n in ("KICK", "TIMEOUT", "BULK")

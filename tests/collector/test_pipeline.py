@@ -8,11 +8,11 @@ import json
 import random
 
 import pytest
-
 from guildstats_collector.config import BatchPolicy, Settings
 from guildstats_collector.pipeline import BotTokenRefused, Collector
 from guildstats_collector.spool import Spool
 from guildstats_collector.transport import Response, TransientError
+
 from tests.collector.gateway import AckingTransport
 
 pytestmark = pytest.mark.asyncio
@@ -38,6 +38,16 @@ class Sleeps:
     async def __call__(self, delay: float) -> None:
         self.delays.append(delay)
         await asyncio.sleep(0)
+
+
+class Down:
+    """guildstats unreachable, for as long as it takes."""
+
+    async def post(self, body: bytes) -> Response:
+        raise TransientError("refused")
+
+    async def close(self) -> None:
+        pass
 
 
 def collector(tmp_path, transport, *, settings=None, sleeps=None) -> Collector:
@@ -104,7 +114,11 @@ async def test_413_splits_the_frame(tmp_path):
     await c.start()
     assert await c.wait_drained(5)
     # 4 → 413; 2 → 413; 1, 1, then the other half of 2
-    assert [[e["id"] for e in f] for f in transport.frames] == [["ev-0"], ["ev-1"], ["ev-2", "ev-3"]]
+    assert [[e["id"] for e in f] for f in transport.frames] == [
+        ["ev-0"],
+        ["ev-1"],
+        ["ev-2", "ev-3"],
+    ]
     await c.stop()
 
 
@@ -124,8 +138,12 @@ async def test_a_lone_event_refused_is_dead_lettered(tmp_path):
 
 async def test_rejected_events_are_dead_lettered_the_rest_deleted(tmp_path):
     transport = AckingTransport()
-    ack = {"type": "ack", "accepted": 1, "duplicates": 1,
-           "rejected": [{"index": 2, "error": "userId is not a valid snowflake"}]}
+    ack = {
+        "type": "ack",
+        "accepted": 1,
+        "duplicates": 1,
+        "rejected": [{"index": 2, "error": "userId is not a valid snowflake"}],
+    }
     transport.answers = [Response(200, ack=ack)]
     c = collector(tmp_path, transport, settings=Settings(default_policy=BatchPolicy(3, 10.0)))
     for n in range(3):
@@ -156,9 +174,7 @@ async def test_a_refused_bot_token_stops_the_sender_and_keeps_the_events(tmp_pat
 
 async def test_a_restart_replays_the_spool_oldest_first(tmp_path):
     # the first run spools while the server is down and is stopped (or killed) before an ack
-    down = AckingTransport()
-    down.answers = [TransientError("refused")] * 1000
-    first = collector(tmp_path, down)
+    first = collector(tmp_path, Down())
     await first.start()
     for n in range(7):
         first.emit(message(n))

@@ -220,6 +220,7 @@ class Stack:
         self.redis = PrivateRedis(self.folder)
         self.web_port = free_port()
         self.processes: dict[str, subprocess.Popen[bytes]] = {}
+        self._commands: dict[str, tuple[list[str], dict[str, str]]] = {}
         self.guild_id = "100000000000000777"
         self.bot_token = ""
         self.api_key = ""
@@ -263,6 +264,7 @@ class Stack:
 
     # --- processes --------------------------------------------------------------------------
     def spawn(self, name: str, argv: list[str], **env: str) -> None:
+        self._commands[name] = (argv, env)
         log = open(self.folder / f"{name}.log", "ab")  # noqa: SIM115 - owned by the process
         self.processes[name] = subprocess.Popen(
             argv,
@@ -321,6 +323,17 @@ class Stack:
         )
         # healthy = database, Redis, and a worker heartbeat sent by Beat through Redis
         wait_for(lambda: self.health()[0] == 200, START_TIMEOUT, "the stack healthy", every=0.5)
+
+    def kill(self, name: str, sig: int = signal.SIGKILL) -> None:
+        """Stop one process (its whole group) with ``sig`` and wait for it to be gone."""
+        process = self.processes[name]
+        _kill_group(process, sig)
+        process.wait(30)
+
+    def respawn(self, name: str) -> None:
+        """Start a stopped process again, as it was first started."""
+        argv, env = self._commands[name]
+        self.spawn(name, argv, **env)
 
     def check_alive(self) -> None:
         for name, process in self.processes.items():
