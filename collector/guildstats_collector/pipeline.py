@@ -27,7 +27,7 @@ from dataclasses import dataclass, field
 from typing import Any
 
 from guildstats_collector.batching import Batcher
-from guildstats_collector.config import IMMEDIATE_TYPES, Settings
+from guildstats_collector.config import ALL_TYPES, IMMEDIATE_TYPES, Settings
 from guildstats_collector.spool import Spool, SpooledEvent
 from guildstats_collector.transport import HttpTransport, Response, TransientError, Transport
 
@@ -79,6 +79,7 @@ class Collector:
             settings.guildstats_url, settings.bot_token, timeout=settings.request_timeout
         )
         self.batcher = Batcher(settings, clock)
+        self._disabled = frozenset(t for t in ALL_TYPES if not settings.enabled(t))
         self.counters = Counters()
         self.fatal: BaseException | None = None
         self._sleep = sleep
@@ -95,7 +96,7 @@ class Collector:
     def emit(self, event: dict[str, Any]) -> bool:
         """Queue one event (a ``BotEventDto`` dict) for the spool; False when its type is off."""
         kind = event["type"]
-        if not self.settings.enabled(kind):
+        if kind in self._disabled or (kind not in ALL_TYPES and not self.settings.enabled(kind)):
             return False
         if not event.get("id"):
             event["id"] = new_event_id()
@@ -128,14 +129,14 @@ class Collector:
             self._wake.set()
 
     def _schedule_flush(self, delay: float) -> None:
+        if delay > 0 and self._flush_handle is not None:
+            return  # a group commit is already on its way
         try:
             loop = asyncio.get_running_loop()
         except RuntimeError:  # no loop (a synchronous caller): write through
             self.flush()
             return
         if self._flush_handle is not None:
-            if delay > 0:
-                return
             self._flush_handle.cancel()
         self._flush_handle = (
             loop.call_soon(self.flush) if delay == 0 else loop.call_later(delay, self.flush)
