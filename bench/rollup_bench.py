@@ -7,7 +7,17 @@ emojis, voice transitions, a few other types), the voice sessions the processors
 logged, member rows with some bots, and excluded channels. Then runs the fill the way Beat does
 (``stats.rollups.fill.fill_snapshots``) and prints the time per granularity and events/s.
 
-    python bench/rollup_bench.py [--events 10000000] [--keep]
+    python bench/rollup_bench.py [--events 10000000] [--steady 288]
+
+Also measured in the same run, side by side (issue 13):
+  * one pass grouping the raw events by guild, 5-minute bucket, type and member (the least work
+    any 5-minute rollup must do), and the ratio fill time / that pass (target ≤ 2.0);
+  * the steady state: each 5-minute bucket of the day filled again on its own, as Beat does
+    every 5 minutes (``--steady`` buckets, evenly spread; 0 skips), p50 / p95 (target < 1 s);
+  * with ``BENCH_DATABASE_URL=timescale://…``: the continuous aggregate a TimescaleDB user would
+    define instead (counts and distinct users per guild, 5-minute bucket and type), its refresh
+    over the day, and the ratio our fill / its refresh.
+The ratios are printed last.
 
 Environment: BENCH_DATABASE_URL (server to create the scratch database on; default the local
 PostgreSQL), BENCH_REUSE=1 to reuse an already loaded database.
@@ -195,7 +205,9 @@ def load(url: str, count: int) -> None:
 def main() -> int:
     parser = argparse.ArgumentParser(description=__doc__.split("\n\n")[0])
     parser.add_argument("--events", type=int, default=10_000_000)
+    parser.add_argument("--steady", type=int, default=288)
     args = parser.parse_args()
+    timescale = os.environ.get("BENCH_DATABASE_URL", "").startswith("timescale://")
 
     if os.environ.get("BENCH_REUSE"):
         base = os.environ.get("BENCH_DATABASE_URL", "postgres://postgres@127.0.0.1:5432/postgres")
@@ -239,8 +251,93 @@ def main() -> int:
     print(f"events: {args.events:,} over 24 h, {GUILDS:,} guilds")
     for name, seconds in timings.items():
         print(f"  {name:>6}: {seconds:7.1f} s  {rows[name]:>9,} snapshot rows")
-    print(f"  total : {total:7.1f} s  = {args.events / total:,.0f} events/s (target < 120 s)")
+    print(f"  total : {total:7.1f} s  = {args.events / total:,.0f} events/s")
+
+    one_pass = baseline_pass(connection)
+    print(f"one GROUP BY guild, 5-minute bucket, type, member over the day: {one_pass:.1f} s")
+    steady = steady_state(args.steady, now) if args.steady else []
+    if steady:
+        steady.sort()
+        p50, p95 = steady[len(steady) // 2], steady[min(len(steady) - 1, len(steady) * 95 // 100)]
+        print(
+            f"steady state, one 5-minute bucket at a time ({len(steady)} buckets): "
+            f"p50 {p50 * 1000:.0f} ms, p95 {p95 * 1000:.0f} ms (target < 1 s)"
+        )
+    cagg = continuous_aggregate(connection) if timescale else None
+    if cagg is not None:
+        print(
+            f"TimescaleDB continuous aggregate (counts, distinct users per guild, 5-minute "
+            f"bucket, type) refreshed over the day: {cagg:.1f} s"
+        )
+    print(
+        f"ratio fill (all granularities) / one pass: {total / one_pass:.2f} (target ≤ 2.0); "
+        f"5-minute fill / one pass: {timings['5min'] / one_pass:.2f}"
+    )
+    if cagg is not None:
+        print(f"ratio our fill / continuous aggregate refresh: {total / cagg:.2f} (target < 1)")
     return 0
+
+
+def baseline_pass(connection) -> float:
+    """The least work any 5-minute rollup must do: one pass grouping the day's raw events by
+    guild, 5-minute bucket, type and member (counted server-side, nothing sent back)."""
+    with connection.cursor() as cursor:
+        cursor.execute("BEGIN")
+        cursor.execute("SET LOCAL work_mem = '256MB'")
+        started = time.perf_counter()
+        cursor.execute(
+            "SELECT count(*) FROM (SELECT guild_id, date_bin('5 minutes', timestamp, "
+            "timestamptz '1970-01-01'), type, user_id, count(*) FROM events "
+            "WHERE timestamp >= %s AND timestamp < %s GROUP BY 1, 2, 3, 4) q",
+            [DAY_START, DAY_START + timedelta(days=1)],
+        )
+        cursor.fetchone()
+        seconds = time.perf_counter() - started
+        cursor.execute("COMMIT")
+    return seconds
+
+
+def steady_state(samples: int, now: datetime) -> list[float]:
+    """Each sampled 5-minute bucket refilled alone (delete and redo, as a stale bucket is)."""
+    from django.db import transaction
+
+    from stats.rollups import buckets
+    from stats.rollups import fill as rollups
+
+    step = max(1, 288 // samples)
+    times = []
+    for k in range(0, 288, step):
+        after = DAY_START + timedelta(minutes=5 * k)
+        started = time.perf_counter()
+        with transaction.atomic():
+            rollups._replace(
+                buckets.FIVE_MIN,
+                after,
+                after + timedelta(minutes=5),
+                rollups.compute_snapshots,
+                now,
+            )
+        times.append(time.perf_counter() - started)
+    return times
+
+
+def continuous_aggregate(connection) -> float:
+    """What a TimescaleDB user would define instead of our 5-minute rollup."""
+    with connection.cursor() as cursor:
+        cursor.execute("DROP MATERIALIZED VIEW IF EXISTS bench_cagg")
+        cursor.execute(
+            "CREATE MATERIALIZED VIEW bench_cagg WITH (timescaledb.continuous) AS "
+            "SELECT guild_id, time_bucket('5 minutes', timestamp) AS bucket, type, "
+            "count(*) AS n, count(DISTINCT user_id) AS users FROM events "
+            "GROUP BY guild_id, bucket, type WITH NO DATA"
+        )
+    with connection.cursor() as cursor:
+        started = time.perf_counter()
+        cursor.execute(
+            "CALL refresh_continuous_aggregate('bench_cagg', %s, %s)",
+            [DAY_START, DAY_START + timedelta(days=1)],
+        )
+        return time.perf_counter() - started
 
 
 if __name__ == "__main__":
