@@ -14,7 +14,7 @@ import msgspec
 from msgspec import Meta, Struct
 
 from core.ids import is_snowflake as _is_snowflake
-from core.payloads import DATA_SCHEMAS, camel
+from core.payloads import DATA_SCHEMAS, HeartbeatData, camel
 from core.snapshots import SnapshotPeriod
 
 # Snowflakes and type names are checked in parse_event with str methods: a msgspec ``pattern``
@@ -58,6 +58,8 @@ MEMBER_TYPES = frozenset({"GUILD_MEMBER_ADD", "GUILD_MEMBER_REMOVE"})  # joins a
 INVITE_TYPES = frozenset({"INVITE_CREATE", "INVITE_DELETE", "INVITE_USE"})
 GUILD_TYPES = frozenset({"GUILD_SYNC", "GUILD_CREATE", "GUILD_DELETE", "GUILD_UPDATE"})
 SNAPSHOT_TYPES = frozenset({"METRICS_SNAPSHOT", "MEMBER_ACTIVITY_SNAPSHOT"})
+# the collector's "I was collecting these guilds from since to timestamp" (collection windows)
+COVERAGE_TYPES = frozenset({"COLLECTOR_HEARTBEAT"})
 MESSAGE_TYPES = frozenset({"MESSAGE_CREATE", "MESSAGE_UPDATE"})
 VOICE_TYPES = frozenset(
     {
@@ -105,6 +107,7 @@ KNOWN_TYPES = (
     | INVITE_TYPES
     | GUILD_TYPES
     | SNAPSHOT_TYPES
+    | COVERAGE_TYPES
     | MESSAGE_TYPES
     | VOICE_TYPES
     | REACTION_TYPES
@@ -206,6 +209,12 @@ def parse_event(
         ):
             raise Rejection(
                 "invalid_data", "data: the period must lie within the accepted timestamps"
+            )
+        if isinstance(payload, HeartbeatData) and not oldest_ms <= payload.since <= event.timestamp:
+            raise Rejection(
+                "invalid_data",
+                "data: since must not be after the timestamp nor older than the raw-event "
+                "retention - at `$.data.since`",
             )
     if check_nul and b"\\u0000" in bytes(raw) and _has_nul(msgspec.json.decode(raw)):
         # PostgreSQL text and jsonb cannot hold U+0000: refuse the event rather than fail

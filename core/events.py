@@ -20,3 +20,8 @@ class StoredEvent:
     # processors need no ``data`` do not have to load it.
     bot: bool = False
     batch_id: int = 0
+    # The Discord shard the bot named (``shardId``) and the bot token its batch came with
+    # (``ingest_batches.bot_token_id``): GUILD_SYNC deactivates only that shard's and bot's
+    # guilds. None when unknown (a quarantined event replayed, a token since deleted).
+    shard_id: int | None = None
+    bot_token_id: int | None = None

@@ -7,7 +7,7 @@ fail later. Shapes follow seed 001; where the seed gives none, the README docume
 from __future__ import annotations
 
 from datetime import UTC, datetime
-from typing import Annotated, Any, ClassVar
+from typing import Annotated, Any, ClassVar, Literal
 
 import msgspec
 from msgspec import Meta, Struct
@@ -89,8 +89,17 @@ class SyncedGuild(GuildFields, rename="camel", kw_only=True):
     id: Snowflake
 
 
+# Discord's shard count is at most a few thousand; the bound keeps the modulo in SQL trivial.
+ShardCount = Annotated[int, Meta(ge=1, le=2**16)]
+
+
 class GuildSyncData(Struct, rename="camel"):
+    """The guilds of one shard (the event's ``shardId`` of ``shardCount``; without
+    ``shardCount``, or with 1, every guild of the bot): unlisted guilds of that shard and bot
+    are marked inactive (README "What is counted")."""
+
     guilds: list[SyncedGuild]
+    shard_count: ShardCount | None = None
 
 
 class GuildCreateData(GuildFields, rename="camel"):
@@ -169,8 +178,15 @@ class MemberRemoveData(_Checked, rename="camel"):
     roles: list[str] = []
 
 
+InviteAttribution = Literal["invite", "vanity", "ambiguous", "unknown"]
+AttributionReason = Literal["missing_permission", "rate_limited", "fetch_failed", "not_found"]
+
+
 class MemberAddData(_Checked, rename="camel"):
-    """``vanity`` / ``inviteType: "vanity"`` and ``accountCreatedAt`` are our additions."""
+    """``vanity`` / ``inviteType: "vanity"`` and ``accountCreatedAt`` are our additions, and so
+    is the collector's ``inviteAttribution`` (how it found the invite: ``invite`` with the
+    code and inviter, ``vanity``, ``ambiguous`` with up to 25 ``inviteCandidates``, or
+    ``unknown`` with an ``attributionReason``); without it, the legacy fields decide."""
 
     _snowflakes = ("user_id", "inviter_id")
     _datetimes = ("account_created_at",)
@@ -185,6 +201,9 @@ class MemberAddData(_Checked, rename="camel"):
     vanity: bool = False
     invite_type: str | None = None
     account_created_at: AwareDatetime | EpochMs | None = None
+    invite_attribution: InviteAttribution | None = None
+    invite_candidates: Annotated[list[InviteCode], Meta(max_length=25)] | None = None
+    attribution_reason: AttributionReason | None = None
 
 
 class DeletedBy(_Checked, rename="camel"):
@@ -294,6 +313,24 @@ class InviteUseData(_Checked, rename="camel"):
     account_created_at: AwareDatetime | EpochMs | None = None
 
 
+# --- Collection windows (issue 10) -----------------------------------------------------------
+class HeartbeatData(_Checked, rename="camel"):
+    """COLLECTOR_HEARTBEAT: "this collector was collecting every guild of ``guildIds`` from
+    ``since`` (epoch ms) to the event's timestamp"; ``since`` is checked against the timestamp
+    in ``core.contract.parse_event``."""
+
+    state: Literal["start", "alive", "stop"]
+    since: EpochMs
+    guild_ids: Annotated[list[Snowflake], Meta(max_length=10_000)]
+    interval_seconds: Annotated[int, Meta(ge=1, le=3600)] = 60
+    shard_count: ShardCount = 1
+
+    def __post_init__(self) -> None:
+        for value in self.guild_ids:
+            if not _is_snowflake(value):
+                raise ValueError("guildIds must hold valid snowflakes")
+
+
 DATA_SCHEMAS: dict[str, type[Struct]] = {
     "MESSAGE_REACTION_ADD": ReactionData,
     "MESSAGE_REACTION_REMOVE": ReactionData,
@@ -312,6 +349,7 @@ DATA_SCHEMAS: dict[str, type[Struct]] = {
     "INVITE_CREATE": InviteCreateData,
     "INVITE_DELETE": InviteDeleteData,
     "INVITE_USE": InviteUseData,
+    "COLLECTOR_HEARTBEAT": HeartbeatData,
     **SNAPSHOT_SCHEMAS,  # METRICS_SNAPSHOT, MEMBER_ACTIVITY_SNAPSHOT (core.snapshots)
 }
 

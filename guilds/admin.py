@@ -9,7 +9,7 @@ from django.db.models import Model, QuerySet
 from django.http import HttpRequest
 from django.utils import timezone
 
-from guilds.models import ApiKey, BotToken, Guild, GuildAccess
+from guilds.models import ApiKey, BotToken, CollectionWindow, Guild, GuildAccess
 from guilds.services import issue_api_key_secret, revoke_api_keys
 
 
@@ -102,13 +102,40 @@ class GuildAdmin(GuildScopedAdmin):
     list_display = ("guild_id", "name", "member_count", "is_active", "timezone", "count_bots")
     list_filter = ("is_active", "count_bots", "timezone")
     search_fields = ("=guild_id", "name")
-    readonly_fields = ("created_at", "updated_at", "joined_at")
+    readonly_fields = ("created_at", "updated_at", "joined_at", "bot_token", "shard_id")
     fieldsets = (
         (None, {"fields": ("guild_id", "name", "icon", "owner_id", "member_count", "is_active")}),
         ("Counting", {"fields": ("timezone", "excluded_channel_ids", "count_bots")}),
-        ("Discord", {"fields": ("features", "premium_tier", "premium_subscription_count")}),
+        (
+            "Discord",
+            {
+                "fields": (
+                    "features",
+                    "premium_tier",
+                    "premium_subscription_count",
+                    "bot_token",
+                    "shard_id",
+                )
+            },
+        ),
         ("Dates", {"fields": ("joined_at", "created_at", "updated_at")}),
     )
+
+
+@admin.register(CollectionWindow)
+class CollectionWindowAdmin(GuildScopedAdmin):
+    """When the collectors were collecting each guild (from their heartbeats); read-only."""
+
+    list_display = ("guild_id", "started_at", "ended_at", "open_until")
+    search_fields = ("=guild_id",)
+    date_hierarchy = "started_at"
+    show_full_result_count = False
+
+    def has_add_permission(self, request: HttpRequest) -> bool:
+        return False
+
+    def has_change_permission(self, request: HttpRequest, obj: Model | None = None) -> bool:
+        return False
 
 
 @admin.register(BotToken)

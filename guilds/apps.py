@@ -6,8 +6,9 @@ class GuildsConfig(AppConfig):
     verbose_name = "Guilds"
 
     def ready(self) -> None:
-        from core.contract import GUILD_TYPES
+        from core.contract import COVERAGE_TYPES, GUILD_TYPES
         from core.registry import registry
+        from guilds.coverage import apply_heartbeats
         from guilds.services import apply_guild_events
 
         registry.register(
@@ -16,6 +17,10 @@ class GuildsConfig(AppConfig):
             apply_guild_events,
             order=10,
             reads_data=GUILD_TYPES - {"GUILD_DELETE"},
+        )
+        # collection windows from the collectors' heartbeats (guilds.coverage)
+        registry.register(
+            "guilds.coverage", COVERAGE_TYPES, apply_heartbeats, order=10, reads_data=True
         )
 
         from allauth.account.signals import user_logged_in

@@ -3,6 +3,7 @@
 from __future__ import annotations
 
 import zoneinfo
+from datetime import timedelta
 
 from django.core.exceptions import ValidationError
 from django.db import models
@@ -28,6 +29,18 @@ class Guild(models.Model):
     premium_subscription_count = models.IntegerField(default=0)
     joined_at = models.DateTimeField(null=True, blank=True, help_text="When the bot joined.")
     is_active = models.BooleanField(default=True)
+    # Which bot (token) and Discord shard last listed or created the guild: a GUILD_SYNC marks
+    # inactive only the unlisted guilds of its own bot and shard (null: from before we kept
+    # this, claimed by whichever bot syncs the guild next).
+    bot_token = models.ForeignKey(
+        "guilds.BotToken",
+        null=True,
+        blank=True,
+        on_delete=models.SET_NULL,
+        related_name="+",
+        help_text="The bot token whose collector last listed or created this guild.",
+    )
+    shard_id = models.IntegerField(null=True, blank=True, help_text="Its Discord shard.")
 
     # Counting settings, editable by the guild's admins.
     timezone = models.CharField(
@@ -121,3 +134,32 @@ class GuildAccess(models.Model):
 
     def __str__(self) -> str:
         return f"{self.user} -> {self.guild_id}"
+
+
+class CollectionWindow(models.Model):
+    """A stretch of time during which a collector was collecting a guild's events (merged from
+    COLLECTOR_HEARTBEAT events, see ``guilds.coverage``). Time outside every window of a guild
+    that has any is "not covered": missing, not zero.
+
+    ``ended_at`` is the newest heartbeat's time; ``open_until`` is how far the window reads as
+    covered if it is the guild's newest: ``ended_at`` after a ``stop``, else ``ended_at`` plus
+    two heartbeat intervals (so the current bucket reads as covered between heartbeats)."""
+
+    # heartbeats' spans that overlap or lie at most this far apart are one window
+    MERGE_GAP = timedelta(seconds=5)
+
+    guild_id = models.BigIntegerField()
+    started_at = models.DateTimeField()
+    ended_at = models.DateTimeField()
+    open_until = models.DateTimeField()
+
+    class Meta:
+        db_table = "collection_windows"
+        ordering = ["guild_id", "started_at"]
+        indexes = [
+            models.Index(fields=["guild_id", "ended_at"], name="collection_window_guild"),
+            models.Index(fields=["ended_at"], name="collection_window_end"),
+        ]
+
+    def __str__(self) -> str:
+        return f"{self.guild_id}: {self.started_at:%Y-%m-%d %H:%M:%S} to {self.ended_at:%H:%M:%S}"

@@ -1,13 +1,19 @@
-"""Reads of guild settings for the processors."""
+"""Reads of guild settings for the processors, and of the guilds' collection windows."""
 
 from __future__ import annotations
 
 import zoneinfo
 from collections.abc import Iterable
 from dataclasses import dataclass, field
+from datetime import datetime
 from functools import lru_cache
+from typing import Any
 
-from guilds.models import ApiKey, Guild, GuildAccess
+from django.db.models import Max, Min
+
+from core.ids import EPOCH
+from core.times import iso
+from guilds.models import ApiKey, CollectionWindow, Guild, GuildAccess
 
 
 @dataclass(frozen=True)
@@ -110,3 +116,97 @@ def cached_guild(guild_id: int) -> Guild | None:
         if guild is not None:
             cache.set(guild_cache_key(guild_id), guild, GUILD_CACHE_SECONDS)
     return guild
+
+
+# --- Collection windows (written by guilds.coverage) -----------------------------------------
+GAPS_LIMIT = 50  # the latest gaps a period's coverage lists
+
+
+@dataclass(frozen=True)
+class Coverage:
+    """When a guild's events were being collected, as far as its windows tell.
+
+    ``tracked_since`` is the start of the guild's first window: before it nothing is known
+    (time the guild had no heartbeating collector yet is "unknown", not "not covered").
+    ``spans`` are the covered stretches overlapping the range asked for, merged and in order:
+    each window up to its newest heartbeat, the guild's newest window up to ``open_until``."""
+
+    tracked_since: datetime
+    spans: tuple[tuple[datetime, datetime], ...]
+
+    def covers(self, start: datetime, end: datetime) -> bool | None:
+        """Whether ``[start, end)`` overlaps a covered stretch; None when it ends before the
+        guild's first window."""
+        if end <= self.tracked_since:
+            return None
+        return any(
+            s < end and (e > start or (s == e and s >= start)) for s, e in self.spans
+        )
+
+    def gaps(self, start: datetime, end: datetime) -> list[tuple[datetime, datetime]]:
+        """The stretches of ``[start, end)`` that no window covers, in order."""
+        out, at = [], start
+        for s, e in self.spans:
+            if s > at:
+                out.append((at, min(s, end)))
+            at = max(at, e)
+            if at >= end:
+                break
+        if at < end:
+            out.append((at, end))
+        return [(s, e) for s, e in out if s < e]
+
+
+def coverage(guild_id: int, since: datetime, until: datetime) -> Coverage | None:
+    """The guild's collection windows overlapping ``[since, until)``; None when the guild has
+    never had one (its bot sends no heartbeats: coverage unknown). Two queries."""
+    bounds = CollectionWindow.objects.filter(guild_id=guild_id).aggregate(
+        first=Min("started_at"), newest=Max("ended_at")
+    )
+    if bounds["first"] is None:
+        return None
+    rows = (
+        CollectionWindow.objects.filter(
+            guild_id=guild_id, started_at__lt=until, open_until__gte=since
+        )
+        .order_by("started_at")
+        .values_list("started_at", "ended_at", "open_until")
+    )
+    spans: list[tuple[datetime, datetime]] = []
+    for started, ended, open_until in rows:
+        end = open_until if ended >= bounds["newest"] else ended
+        if spans and started <= spans[-1][1] + CollectionWindow.MERGE_GAP:
+            spans[-1] = (spans[-1][0], max(spans[-1][1], end))
+        else:
+            spans.append((started, end))
+    return Coverage(bounds["first"], tuple(spans))
+
+
+def period_coverage(
+    guild_id: int, start: datetime | None, end: datetime, now: datetime
+) -> dict[str, Any]:
+    """The ``coverage`` of a period ``[start, end)`` (``start`` None: all time), measured from
+    the later of its start and the guild's first window to the earlier of its end and now:
+    ``covered`` (null: no window ever; true: no gap), the seconds covered and measured,
+    ``trackedSince`` and the latest ``GAPS_LIMIT`` gaps."""
+    found = coverage(guild_id, start or EPOCH, min(end, now))
+    if found is None:
+        return {
+            "covered": None,
+            "coveredSeconds": None,
+            "periodSeconds": None,
+            "trackedSince": None,
+            "gaps": [],
+        }
+    begin = max(start or found.tracked_since, found.tracked_since)
+    stop = max(min(end, now), begin)
+    gaps = found.gaps(begin, stop)
+    measured = (stop - begin).total_seconds()
+    missing = sum((e - s).total_seconds() for s, e in gaps)
+    return {
+        "covered": not gaps,
+        "coveredSeconds": round(measured - missing),
+        "periodSeconds": round(measured),
+        "trackedSince": iso(found.tracked_since),
+        "gaps": [{"start": iso(s), "end": iso(e)} for s, e in gaps[-GAPS_LIMIT:]],
+    }

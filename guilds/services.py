@@ -10,6 +10,7 @@ from datetime import UTC, datetime
 from typing import TYPE_CHECKING, Any, TypeVar
 
 from django.core.cache import cache
+from django.db.models import F, Q, Value
 from django.utils import timezone
 from django.utils.dateparse import parse_datetime
 
@@ -150,11 +151,12 @@ def apply_guild_events(events: Sequence[StoredEvent]) -> None:
     for event in events:
         data = event.data if isinstance(event.data, dict) else {}
         if event.type == "GUILD_SYNC":
-            _apply_sync(data)
+            _apply_sync(event, data)
         elif event.type == "GUILD_CREATE":
             guild_id = int_or_none(data.get("id")) or event.guild_id
             fields = _guild_fields(data)
             fields["is_active"] = True
+            fields.update(_listed_by(event))
             joined = _datetime(data.get("joinedAt"))
             if joined:
                 fields["joined_at"] = joined
@@ -175,19 +177,46 @@ def apply_guild_events(events: Sequence[StoredEvent]) -> None:
             )
 
 
-def _apply_sync(data: dict[str, Any]) -> None:
+def _apply_sync(event: StoredEvent, data: dict[str, Any]) -> None:
+    """Upsert the listed guilds and mark inactive the unlisted ones of the same bot token
+    (or with none recorded) and of the same shard: ``(guild_id >> 22) % shardCount ==
+    shardId``. Without ``shardCount`` (or with 1) the sync covers every guild of the bot; with
+    several shards but no ``shardId`` it names no shard and deactivates nothing."""
     listed: list[int] = []
+    seen = _listed_by(event)
     for entry in data.get("guilds") or []:
         if not isinstance(entry, dict) or int_or_none(entry.get("id")) is None:
             continue
         guild_id = int_or_none(entry["id"])
         fields = _guild_fields(entry)
         fields["is_active"] = True
+        fields.update(seen)
         Guild.objects.update_or_create(guild_id=guild_id, defaults=fields)
         listed.append(guild_id)
-    Guild.objects.exclude(guild_id__in=listed).filter(is_active=True).update(
-        is_active=False, updated_at=timezone.now()
-    )
+    shard_count = int_or_none(data.get("shardCount")) or 1
+    unlisted = Guild.objects.filter(is_active=True).exclude(guild_id__in=listed)
+    if event.bot_token_id is None:
+        unlisted = unlisted.filter(bot_token__isnull=True)
+    else:
+        unlisted = unlisted.filter(Q(bot_token_id=event.bot_token_id) | Q(bot_token__isnull=True))
+    if shard_count > 1:
+        if event.shard_id is None:
+            return
+        unlisted = unlisted.annotate(
+            discord_shard=F("guild_id").bitrightshift(22) % Value(shard_count)
+        ).filter(discord_shard=event.shard_id)
+    unlisted.update(is_active=False, updated_at=timezone.now())
+
+
+def _listed_by(event: StoredEvent) -> dict[str, Any]:
+    """The bot token and shard to record on a guild that ``event`` lists or creates (a token
+    or shard the event does not know leaves the recorded one)."""
+    fields: dict[str, Any] = {}
+    if event.bot_token_id is not None:
+        fields["bot_token_id"] = event.bot_token_id
+    if event.shard_id is not None:
+        fields["shard_id"] = event.shard_id
+    return fields
 
 
 def _guild_fields(data: dict[str, Any]) -> dict[str, Any]:

@@ -125,9 +125,11 @@ class MemberJoinAdmin(ReadOnlyScopedAdmin):
         "invite_code",
         "kind",
         "fake_reason",
+        "attribution",
+        "attribution_reason",
         "left_at",
     )
-    list_filter = ("kind", "fake_reason")
+    list_filter = ("kind", "fake_reason", "attribution", "attribution_reason")
     search_fields = ("=user_id", "username", "=inviter_id", "invite_code", "=guild_id")
     date_hierarchy = "joined_at"
     show_full_result_count = False

@@ -59,6 +59,7 @@ class JoinKind(models.TextChoices):
     REGULAR = "regular", "regular"
     FAKE = "fake", "fake"
     VANITY = "vanity", "vanity URL"
+    AMBIGUOUS = "ambiguous", "ambiguous (several invites possible)"
     UNKNOWN = "unknown", "inviter unknown"
     BOT = "bot", "bot account"
 
@@ -90,6 +91,15 @@ class MemberJoin(models.Model):
     left_at = models.DateTimeField(null=True, blank=True)
     leave_counted = models.BooleanField(
         default=False, help_text="The leave was charged to the inviter."
+    )
+    # How the collector attributed the join (GUILD_MEMBER_ADD ``inviteAttribution``: invite,
+    # vanity, ambiguous, unknown; empty when the bot did not say), and its details.
+    attribution = models.CharField(max_length=16, blank=True, default="")
+    attribution_reason = models.CharField(
+        max_length=32, blank=True, default="", help_text="Why the invite is unknown."
+    )
+    invite_candidates = models.JSONField(
+        default=list, blank=True, help_text="The invite codes an ambiguous join may have used."
     )
     member_add_event_id = models.BigIntegerField(null=True, blank=True)
     invite_use_event_id = models.BigIntegerField(null=True, blank=True)

@@ -92,6 +92,7 @@ def active_invites(guild_id: int, now: datetime) -> list[dict[str, Any]]:
 def invite_stats(guild_id: int, *, limit: int, now: datetime) -> dict[str, Any]:
     joins = MemberJoin.objects.filter(guild_id=guild_id).aggregate(
         vanity=Count("id", filter=Q(kind=JoinKind.VANITY)),
+        ambiguous=Count("id", filter=Q(kind=JoinKind.AMBIGUOUS)),
         unknown=Count("id", filter=Q(kind=JoinKind.UNKNOWN)),
     )
     setting = InviteSettings.objects.filter(guild_id=guild_id).first()
@@ -100,7 +101,9 @@ def invite_stats(guild_id: int, *, limit: int, now: datetime) -> dict[str, Any]:
         "topInviters": top_inviters(guild_id, limit),
         "activeInvites": active_invites(guild_id, now),
         "vanityJoins": joins["vanity"],
-        "unattributedJoins": joins["unknown"],
+        "ambiguousJoins": joins["ambiguous"],
+        "unknownJoins": joins["unknown"],
+        "unattributedJoins": joins["ambiguous"] + joins["unknown"],
         "fakeAccountDays": setting.fake_account_days if setting else default_fake_account_days(),
     }
 

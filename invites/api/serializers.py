@@ -40,8 +40,12 @@ class InviteStats(serializers.Serializer):
     guildId = serializers.CharField()
     topInviters = Inviter(many=True)
     activeInvites = ActiveInvite(many=True, help_text="at most 100, most used first")
-    vanityJoins = serializers.IntegerField()
-    unattributedJoins = serializers.IntegerField()
+    vanityJoins = serializers.IntegerField(help_text="joins through the vanity URL")
+    ambiguousJoins = serializers.IntegerField(
+        help_text="joins the collector could not tell apart between several invites"
+    )
+    unknownJoins = serializers.IntegerField(help_text="joins whose invite is unknown")
+    unattributedJoins = serializers.IntegerField(help_text="ambiguousJoins + unknownJoins")
     fakeAccountDays = serializers.IntegerField()
 
 

@@ -4,7 +4,7 @@
 from __future__ import annotations
 
 import logging
-from dataclasses import dataclass
+from dataclasses import dataclass, field
 from datetime import UTC, date, datetime, timedelta
 from typing import TYPE_CHECKING
 from zoneinfo import ZoneInfo
@@ -64,6 +64,9 @@ class JoinReport:
     vanity: bool = False
     bot: bool | None = None  # None: the report does not say
     account_created_at: datetime | None = None
+    attribution: str = ""  # GUILD_MEMBER_ADD's inviteAttribution ("": not said)
+    attribution_reason: str = ""
+    candidates: list[str] = field(default_factory=list)
 
 
 class Context:
@@ -98,7 +101,8 @@ def classify(join: MemberJoin, ctx: Context) -> None:
         join.kind = JoinKind.BOT
         return
     if join.inviter_id is None:
-        join.kind = JoinKind.UNKNOWN
+        ambiguous = join.attribution == JoinKind.AMBIGUOUS
+        join.kind = JoinKind.AMBIGUOUS if ambiguous else JoinKind.UNKNOWN
         return
     join.kind = JoinKind.FAKE
     if join.inviter_id == join.user_id:

@@ -18,6 +18,10 @@ Rules (README "Invites and member lifecycle"):
 * A leave ends the member's open join; if that join was a regular (not fake) credited join, the
   inviter's ``leaves`` goes up.
 * Vanity-URL joins are recorded as ``vanity`` and credited to nobody; so are bot accounts.
+* A collector's ``inviteAttribution`` decides over the legacy fields: ``vanity`` is a vanity
+  join, ``ambiguous`` (several invites' uses went up) an ``ambiguous`` join and ``unknown`` an
+  ``unknown`` one, both credited to nobody; a later INVITE_USE of the same join still
+  completes it (the join is then credited, its ``attribution`` keeps what the bot said).
 """
 
 from __future__ import annotations
@@ -140,7 +144,13 @@ def _invite_use(event: StoredEvent, raw: dict[str, Any], ctx: Context) -> None:
 # --- joins and leaves ------------------------------------------------------------------------
 def _member_add(event: StoredEvent, raw: dict[str, Any], ctx: Context) -> None:
     data = msgspec.convert(raw, MemberAddData, strict=True)
-    vanity = data.vanity or (data.invite_type or "").lower() == "vanity"
+    attribution = data.invite_attribution  # the collector's verdict; None: a legacy bot
+    if attribution is None:
+        vanity = data.vanity or (data.invite_type or "").lower() == "vanity"
+    else:
+        vanity = attribution == "vanity"
+    # an ambiguous or unknown attribution is credited to nobody, whatever else it carries
+    credited = attribution in (None, "invite") and not vanity
     user_id = event.user_id if event.user_id is not None else int(data.user_id or 0)
     _record_join(
         JoinReport(
@@ -150,12 +160,15 @@ def _member_add(event: StoredEvent, raw: dict[str, Any], ctx: Context) -> None:
             source="member_add",
             event_id=event.id,
             username=data.username,
-            inviter_id=None if vanity else int_or_none(data.inviter_id),
-            inviter_username="" if vanity else data.inviter_username or "",
-            code=data.invite_code or ("vanity" if vanity else ""),
+            inviter_id=int_or_none(data.inviter_id) if credited else None,
+            inviter_username=(data.inviter_username or "") if credited else "",
+            code=(data.invite_code or ("vanity" if vanity else "")) if credited or vanity else "",
             vanity=vanity,
             bot=data.bot or event.bot,
             account_created_at=_account_time(data.account_created_at),
+            attribution=attribution or "",
+            attribution_reason=data.attribution_reason or "",
+            candidates=list(data.invite_candidates or []) if attribution == "ambiguous" else [],
         ),
         ctx,
     )
@@ -189,6 +202,10 @@ def _record_join(report: JoinReport, ctx: Context) -> None:
         join.username = join.username or report.username
         if report.vanity:
             join.kind = JoinKind.VANITY
+        if report.attribution and not join.attribution:
+            join.attribution = report.attribution
+            join.attribution_reason = report.attribution_reason
+            join.invite_candidates = report.candidates
         if join.inviter_id is None and not join.invite_code and (report.inviter_id or report.code):
             join.inviter_id, join.inviter_username = report.inviter_id, report.inviter_username
             join.invite_code = report.code
@@ -213,6 +230,9 @@ def _record_join(report: JoinReport, ctx: Context) -> None:
         kind=JoinKind.VANITY if report.vanity else JoinKind.UNKNOWN,
         is_bot=bool(report.bot),
         account_created_at=report.account_created_at,
+        attribution=report.attribution,
+        attribution_reason=report.attribution_reason,
+        invite_candidates=report.candidates,
     )
     setattr(join, source_field, report.event_id)
     classify(join, ctx)

@@ -54,5 +54,14 @@ class CSVRenderer(BaseRenderer):
         writer = csv.DictWriter(buffer, fieldnames=header, extrasaction="ignore")
         writer.writeheader()
         for row in rows:
-            writer.writerow({k: "" if v is None else v for k, v in row.items()})
+            writer.writerow({k: _cell(v) for k, v in row.items()})
         return buffer.getvalue().encode(self.charset)
+
+
+def _cell(value: Any) -> Any:
+    """null is an empty cell; booleans are written as JSON writes them (true, false)."""
+    if value is None:
+        return ""
+    if isinstance(value, bool):
+        return "true" if value else "false"
+    return value

@@ -59,6 +59,29 @@ class TopMember(serializers.Serializer):
     totalVoiceMinutes = serializers.IntegerField()
 
 
+class CoverageGap(serializers.Serializer):
+    start = serializers.DateTimeField()
+    end = serializers.DateTimeField()
+
+
+class PeriodCoverage(serializers.Serializer):
+    covered = serializers.BooleanField(
+        allow_null=True,
+        help_text="null: the guild never had a collection window (its bot sends no "
+        "heartbeats); true: no gap in the measured time",
+    )
+    coveredSeconds = serializers.IntegerField(allow_null=True)
+    periodSeconds = serializers.IntegerField(
+        allow_null=True,
+        help_text="the measured time: from the later of the period's start and trackedSince "
+        "to the earlier of its end and now",
+    )
+    trackedSince = serializers.DateTimeField(
+        allow_null=True, help_text="start of the guild's first collection window"
+    )
+    gaps = CoverageGap(many=True, help_text="uncovered stretches, the latest 50, oldest first")
+
+
 class Dashboard(serializers.Serializer):
     guildId = serializers.CharField()
     period = serializers.ChoiceField(choices=PERIODS)
@@ -73,6 +96,7 @@ class Dashboard(serializers.Serializer):
     topMembers = TopMember(many=True)
     periodStart = serializers.DateTimeField(allow_null=True)
     periodEnd = serializers.DateTimeField()
+    coverage = PeriodCoverage(help_text="how much of the period the collectors covered")
 
 
 class Member(serializers.Serializer):
@@ -157,6 +181,11 @@ class ActivityPoint(serializers.Serializer):
     totalReactions = serializers.IntegerField()
     uniqueActiveUsers = serializers.IntegerField(
         allow_null=True, help_text="null for an hour still made of 5-minute buckets"
+    )
+    covered = serializers.BooleanField(
+        allow_null=True,
+        help_text="false: no collector was collecting during the point (missing, not zero); "
+        "null: unknown (no collection window, or before the guild's first)",
     )
 
 

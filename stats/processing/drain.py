@@ -180,12 +180,24 @@ _decode_json = msgspec.json.Decoder().decode
 
 
 def _load_events(batch_ids: list[int]) -> list[StoredEvent]:
+    # the bot token of each batch (GUILD_SYNC is scoped to its bot): one small query
+    tokens = dict(
+        IngestBatch.objects.filter(pk__in=batch_ids).values_list("pk", "bot_token_id")
+    )
     if connection.vendor != "postgresql":
         rows = (
             Event.objects.filter(batch_id__in=batch_ids)
             .order_by("timestamp", "id")
             .values_list(
-                "id", "type", "guild_id", "user_id", "channel_id", "timestamp", "data", "batch_id"
+                "id",
+                "type",
+                "guild_id",
+                "user_id",
+                "channel_id",
+                "timestamp",
+                "data",
+                "batch_id",
+                "shard_id",
             )
         )
         return [
@@ -193,6 +205,8 @@ def _load_events(batch_ids: list[int]) -> list[StoredEvent]:
                 *row[:7],
                 bot=isinstance(row[6], dict) and row[6].get("bot") is True,
                 batch_id=row[7],
+                shard_id=row[8],
+                bot_token_id=tokens.get(row[7]),
             )
             for row in rows
         ]
@@ -203,7 +217,7 @@ def _load_events(batch_ids: list[int]) -> list[StoredEvent]:
             "SELECT id, type, guild_id, user_id, channel_id, "
             "(extract(epoch FROM timestamp) * 1000)::bigint, "
             "CASE WHEN type = ANY(%s) THEN data END, "
-            "coalesce(data @> '{\"bot\": true}', false), batch_id "
+            "coalesce(data @> '{\"bot\": true}', false), batch_id, shard_id "
             "FROM events WHERE batch_id = ANY(%s) ORDER BY timestamp, id",
             [registry.types_reading_data(), batch_ids],  # JSON only for types that read it
         )
@@ -219,8 +233,10 @@ def _load_events(batch_ids: list[int]) -> list[StoredEvent]:
             None if data is None else (_decode_json(data) if isinstance(data, str) else data),
             bot,
             batch,
+            shard,
+            tokens.get(batch),
         )
-        for id_, type_, guild, user, channel, ms, data, bot, batch in rows
+        for id_, type_, guild, user, channel, ms, data, bot, batch, shard in rows
     ]
 
 

@@ -14,7 +14,7 @@ from django.db.models import Min
 
 from core.times import iso
 from guilds.models import Guild
-from guilds.selectors import zone_of
+from guilds.selectors import coverage, zone_of
 from stats.models import (
     MetricsSnapshot,
 )
@@ -160,7 +160,9 @@ def activity(guild: Guild, *, period: str, granularity: str, now: datetime) -> d
     ``uniqueActiveUsers`` of a point is its snapshot's own count when one bucket is the whole
     point; distinct members do not add up across buckets, so a week, or a day not rolled up yet,
     counts its distinct active members in the per-day member counters, and an hour made of
-    5-minute buckets (the current one) has null.
+    5-minute buckets (the current one) has null. ``covered`` (``guilds.selectors.coverage``):
+    null when the guild has no collection window or the point ends before its first one,
+    else whether the point overlaps a window.
     """
     zone = zone_of(guild.timezone)
     win = window(period, zone, now)
@@ -198,6 +200,12 @@ def activity(guild: Guild, *, period: str, granularity: str, now: datetime) -> d
     summary = summaries(guild, [win], now).get(period, {}) if win.first_day else {}
     for at, count in _distinct_active(guild, composite, now, summary).items():
         users[at] = count
+    # collection windows: null without any (unknown), else whether the point's time overlaps one
+    windows = coverage(guild.guild_id, start, end)
+    covered = [
+        None if windows is None else windows.covers(edges[at], edges[at + 1])
+        for at in range(len(sums))
+    ]
     return {
         "guildId": str(guild.guild_id),
         "period": period,
@@ -212,6 +220,7 @@ def activity(guild: Guild, *, period: str, granularity: str, now: datetime) -> d
                 "totalVoiceMinutes": minutes(voice),
                 "totalReactions": reactions,
                 "uniqueActiveUsers": users[at],
+                "covered": covered[at],
             }
             for at, (messages, voice, reactions) in enumerate(sums)
         ],

@@ -12,7 +12,7 @@ from django.db.models import Sum
 
 from core.times import iso
 from guilds.models import Guild
-from guilds.selectors import zone_of
+from guilds.selectors import period_coverage, zone_of
 from stats.models import (
     ChannelDailyStats,
     GuildDailyStats,
@@ -98,6 +98,7 @@ def dashboard(guild: Guild, period: str, now: datetime) -> dict[str, Any]:
         ],
         "periodStart": iso(win.start),
         "periodEnd": iso(win.end),
+        "coverage": period_coverage(guild.guild_id, win.start, win.end, now),
     }
 
 

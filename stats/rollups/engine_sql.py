@@ -81,6 +81,7 @@ def compute(
         "cap": session_cap(),
         "period_type": granularity.name,
         "guilds": list(guild_ids or []),
+        "zones": _known_zones(),
     }
     only = "" if guild_ids is None else " AND {a}.guild_id = ANY(%(guilds)s)"
     if granularity.size is not None and granularity.size <= PART_SIZE:
@@ -105,14 +106,27 @@ def compute(
         return cursor.rowcount
 
 
+_ZONES: list[str] = []
+
+
+def _known_zones() -> list[str]:
+    """PostgreSQL's time zone names, read once per process: a guild whose zone PostgreSQL does
+    not know (a row stored before the admin's validator) is counted in UTC. Reading
+    ``pg_timezone_names`` in every statement cost 40 ms, a sixth of a 5-minute bucket's fill."""
+    if not _ZONES:
+        with connection.cursor() as cursor:
+            cursor.execute("SELECT name FROM pg_timezone_names")
+            _ZONES.extend(sorted(row[0] for row in cursor.fetchall()))
+    return _ZONES
+
+
 PART_SIZE = timedelta(minutes=5)
 PARTS_WRITTEN = "-- writes parts\n"
 
 SETTINGS = f"""
 settings AS (
   SELECT guild_id, count_bots,
-         CASE WHEN timezone IN (SELECT name FROM pg_timezone_names) THEN timezone ELSE 'UTC' END
-           AS zone,
+         CASE WHEN timezone = ANY(%(zones)s) THEN timezone ELSE 'UTC' END AS zone,
          excluded_channel_ids
   FROM {Guild._meta.db_table}
 )"""

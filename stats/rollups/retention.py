@@ -27,6 +27,7 @@ from django.db import models, transaction
 from django.db.models import Q
 from django.utils import timezone
 
+from guilds.models import CollectionWindow
 from stats.models import (
     BucketChannel,
     BucketCount,
@@ -78,6 +79,11 @@ RULES: tuple[RetentionRule, ...] = (
         "period_start",
         "SNAPSHOT_DAILY_RETENTION_DAYS",
         {"period_type": MetricsSnapshot.DAILY},
+    ),
+    # collectors' windows say which points of the series are covered: kept as long as the
+    # coarsest of them (a point older than every window reads as unknown, not as a gap)
+    RetentionRule(
+        "collection_windows", CollectionWindow, "ended_at", "SNAPSHOT_DAILY_RETENTION_DAYS"
     ),
 )
 

@@ -42,13 +42,17 @@ def member_day(day: date, user: int, **counts: int) -> None:
     MemberDailyStats.objects.create(guild_id=int(GUILD), day=day, user_id=user, **counts)
 
 
-def point(ts: str, m: int = 0, v: int = 0, r: int = 0, u: int | None = 0) -> dict[str, Any]:
+def point(
+    ts: str, m: int = 0, v: int = 0, r: int = 0, u: int | None = 0, covered: bool | None = None
+) -> dict[str, Any]:
+    """A data point; ``covered`` is null for a guild without collection windows."""
     return {
         "timestamp": ts,
         "totalMessages": m,
         "totalVoiceMinutes": v,
         "totalReactions": r,
         "uniqueActiveUsers": u,
+        "covered": covered,
     }
 
 
@@ -176,12 +180,12 @@ def test_csv_export(api, key_for_guild, snapshots):
     assert response["Content-Disposition"] == f'attachment; filename="guild-{GUILD}-activity.csv"'
     lines = response.content.decode().splitlines()
     assert lines[0] == (
-        "timestamp,totalMessages,totalVoiceMinutes,totalReactions,uniqueActiveUsers"
+        "timestamp,totalMessages,totalVoiceMinutes,totalReactions,uniqueActiveUsers,covered"
     )
     assert len(lines) == 25
     assert lines[11:13] == [
-        "2026-03-20T10:00:00.000Z,3,30,0,2",
-        "2026-03-20T11:00:00.000Z,1,0,1,",  # null: empty
+        "2026-03-20T10:00:00.000Z,3,30,0,2,",  # covered null (no windows): empty
+        "2026-03-20T11:00:00.000Z,1,0,1,,",  # null: empty
     ]
 
 

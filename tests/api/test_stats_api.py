@@ -64,6 +64,13 @@ def test_dashboard_today(api, key_for_guild, activity):
         ],
         "periodStart": "2026-03-20T00:00:00.000Z",
         "periodEnd": "2026-03-21T00:00:00.000Z",
+        "coverage": {  # no collector heartbeats: unknown
+            "covered": None,
+            "coveredSeconds": None,
+            "periodSeconds": None,
+            "trackedSince": None,
+            "gaps": [],
+        },
     }
 
 

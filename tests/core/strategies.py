@@ -120,6 +120,8 @@ def from_type(info: mi.Type, name: str = "") -> st.SearchStrategy[Any]:
 
 def _typed(info: mi.Type, name: str) -> st.SearchStrategy[Any]:
     lowered = name.lower()
+    if isinstance(info, mi.LiteralType):  # one of the allowed values, or not
+        return mostly(st.sampled_from(sorted(info.values)), st.sampled_from(EDGE_STRINGS))
     if isinstance(info, mi.StrType) and (lowered.endswith("id") or lowered == "key"):
         return snowflakes()
     if isinstance(info, mi.StrType):
@@ -198,6 +200,15 @@ def payload_for(type_: str) -> st.SearchStrategy[Any]:
             )
             | data
         )
+    if "since" in {f.encode_name for f in mi.type_info(schema).fields}:
+        # heartbeats: a span ending at the event (its timestamp is drawn separately), often
+        since = st.integers(BASE_MS - 6 * 3_600_000, BASE_MS - 3_600_000)
+        data = (
+            st.tuples(data, since).map(
+                lambda t: {**t[0], "since": t[1]} if isinstance(t[0], dict) else t[0]
+            )
+            | data
+        )
     return mostly(data, any_json)
 
 
@@ -237,6 +248,8 @@ VALID_DATETIME = "2026-11-30T12:00:00Z"
 def minimal(info: mi.Type, name: str = "") -> Any:
     """A valid value of ``info`` (required fields only, for structs)."""
     lowered = name.lower()
+    if isinstance(info, mi.LiteralType):
+        return sorted(info.values)[0]
     if isinstance(info, mi.UnionType):
         types = [t for t in info.types if not isinstance(t, mi.NoneType)]
         return minimal(types[0], name) if types else None
@@ -261,6 +274,8 @@ def minimal(info: mi.Type, name: str = "") -> Any:
 
 def edge_values(info: mi.Type, name: str) -> list[Any]:
     lowered = name.lower()
+    if isinstance(info, mi.LiteralType):
+        return [*sorted(info.values), "", "X"]
     if isinstance(info, mi.UnionType):
         return [v for t in info.types for v in edge_values(t, name)]
     if isinstance(info, mi.StrType) and lowered.endswith("id"):
@@ -309,6 +324,8 @@ def edge_events(guild: str, at_ms: int) -> list[dict[str, Any]]:
         for data in edge_payloads(mi.type_info(schema)):
             if "periodStart" in data:
                 data = {**data, "periodStart": at_ms - 60_000, "periodEnd": at_ms}
+            if "since" in data and "guildIds" in data:  # a heartbeat's span ends at the event
+                data = {**data, "since": at_ms - 60_000}
             out.append(
                 {
                     "type": type_,

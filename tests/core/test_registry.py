@@ -21,6 +21,7 @@ def test_every_known_type_is_handled_or_stored_raw_by_the_installed_apps():
     registry.check_complete()
     assert registry.processed_types() == KNOWN_TYPES - RAW_ONLY_TYPES
     assert [(r.name, r.order, r.counting) for r in registry.registrations()] == [
+        ("guilds.coverage", 10, False),
         ("guilds.registry", 10, False),
         ("moderation.cases", 20, False),
         ("invites.joins", 30, False),
