@@ -509,4 +509,3 @@ async def test_unload_sends_the_coverage_stop(gateway):
         "guildIds": [G],
     }
     await gateway.bot.add_cog(gateway.cog)  # so that the fixture's close finds it
-
