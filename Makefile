@@ -9,7 +9,7 @@ RUN_ID := $(shell python3 -c "import uuid; print(uuid.uuid4().hex[:10])")
 TEST_DATABASE_URL ?= postgres://postgres@127.0.0.1:5432/guildstats_$(RUN_ID)
 TEST_REDIS_URL ?= redis://127.0.0.1:6379/15
 
-.PHONY: install install-dev run test test-sqlite test-postgres lint bench clean
+.PHONY: install install-dev chromium run test test-sqlite test-postgres lint bench clean
 
 $(VENV)/.runtime: requirements.txt
 	test -x $(PY) || $(PYTHON) -m venv $(VENV)
@@ -24,6 +24,15 @@ $(VENV)/.dev: $(VENV)/.runtime requirements-dev.txt
 install: $(VENV)/.runtime
 install-dev: $(VENV)/.dev
 
+## chromium: Debian's Chromium for the browser tests (tests/dashboard/test_browser.py), from apt
+## when missing (root, or sudo without a password); never a browser downloaded by Playwright.
+## Without it (and no way to install it) the browser tests are skipped, saying why.
+chromium:
+	@test -x /usr/bin/chromium || { \
+	  if [ "$$(id -u)" = 0 ]; then SUDO=; elif sudo -n true 2>/dev/null; then SUDO="sudo -n"; \
+	  else echo "chromium missing and apt-get needs root: browser tests will be skipped"; exit 0; fi; \
+	  $$SUDO apt-get update -qq && DEBIAN_FRONTEND=noninteractive $$SUDO apt-get install -y -qq chromium; }
+
 ## run: migrate and start the ASGI server, a Celery worker and Beat (embedded defaults: SQLite,
 ## no Redis; set DATABASE_URL / REDIS_URL to use PostgreSQL and Redis), under supervisord: a
 ## process that dies is restarted, the others keep running (scripts/run.py).
@@ -33,7 +42,7 @@ run: install
 	$(PY) scripts/run.py
 
 ## test: lint, migration check, then the whole suite on SQLite and on PostgreSQL + Redis.
-test: install-dev lint test-sqlite test-postgres
+test: install-dev chromium lint test-sqlite test-postgres
 
 lint: install-dev
 	$(VENV)/bin/ruff check .

@@ -1,4 +1,5 @@
-"""API benchmark: p50/p95 latency of every stats endpoint for the largest guild.
+"""API benchmark: p50/p95 latency of every stats endpoint (and the dashboard's HTML pages) for
+the largest guild.
 
 Loads a scratch PostgreSQL database with COPY — 1,000 guilds, 1M member rows (the largest guild
 has 100k members), 30 days of per-member and per-channel daily counters, and raw events
@@ -28,7 +29,7 @@ import psycopg
 
 sys.path.insert(0, str(Path(__file__).resolve().parent))
 from api_data import BIG_GUILD, load, loaded
-from common import ROOT, manage, scratch_database, service_env, start_server
+from common import ROOT, manage, psycopg_url, scratch_database, service_env, start_server
 
 SCRATCH_DB = "guildstats_bench_api"
 
@@ -56,6 +57,13 @@ ENDPOINTS = {
     "activity CSV (month, day)": "{base}/activity?period=month&granularity=day&format=csv",
     "heatmap (month)": "{base}/heatmap?period=month",
     "heatmap (all)": "{base}/heatmap?period=all",
+    # the dashboard's HTML pages (issue 11: < 150 ms p95 with the cache on); the guild is made
+    # public with member pages opted in, so they need no session
+    "page: dashboard (week)": "{page}/?period=week",
+    "page: dashboard (month, hour)": "{page}/?period=month&granularity=hour",
+    "page: dashboard (all)": "{page}/?period=all",
+    "page: members": "{page}/members/",
+    "page: live.json (today)": "{page}/live.json?period=today",
 }
 
 REFRESHER = """
@@ -106,13 +114,21 @@ def main() -> int:
     manage(env, "migrate", "-v0")
     if not reuse:
         load(db_url, args.events)
-    with psycopg.connect(db_url, autocommit=True) as conn:
+    with psycopg.connect(psycopg_url(db_url), autocommit=True) as conn:
         conn.execute(  # a reused database: the previous runs' keys
             "DELETE FROM guilds_apikey_guilds WHERE apikey_id IN "
             "(SELECT id FROM guilds_apikey WHERE name = 'bench')"
         )
         conn.execute("DELETE FROM guilds_apikey WHERE name = 'bench'")
     key = manage(env, "create_api_key", "bench", "--guild", str(BIG_GUILD))
+    # the pages, without a session
+    with psycopg.connect(psycopg_url(db_url), autocommit=True) as conn:
+        conn.execute(
+            "INSERT INTO dashboard_guildpagesettings (guild_id, level, members_pages_opt_in, "
+            "updated_at) VALUES (%s, 'public', true, now()) ON CONFLICT (guild_id) DO UPDATE "
+            "SET level = 'public', members_pages_opt_in = true",
+            (BIG_GUILD,),
+        )
     refresher = None
     if not args.no_summaries:  # what Beat does in production (refresh-period-summaries)
         refresher = subprocess.Popen(
@@ -120,8 +136,11 @@ def main() -> int:
         )
     server = start_server(env, args.port, 2)
     base = f"http://127.0.0.1:{args.port}/api/guilds/{BIG_GUILD}/stats"
+    page = f"http://127.0.0.1:{args.port}/guilds/{BIG_GUILD}"
     endpoints = {
-        name: path.format(base=base) if "{base}" in path else f"http://127.0.0.1:{args.port}{path}"
+        name: path.format(base=base, page=page)
+        if "{base}" in path or "{page}" in path
+        else f"http://127.0.0.1:{args.port}{path}"
         for name, path in ENDPOINTS.items()
         if re.search(args.only, name)
     }

@@ -8,6 +8,7 @@ import time
 from datetime import UTC, date, datetime, timedelta
 
 import psycopg
+from common import psycopg_url
 
 BIG_GUILD = 10**17 + 1
 
@@ -171,7 +172,7 @@ def floor_5min(moment: datetime) -> datetime:
 def loaded(db_url: str) -> bool:
     """Whether ``db_url`` already holds a complete load of today (``--reuse``)."""
     try:
-        with psycopg.connect(db_url, autocommit=True) as conn:
+        with psycopg.connect(psycopg_url(db_url), autocommit=True) as conn:
             row = conn.execute(
                 "SELECT (SELECT count(*) FROM member_stats), "
                 "(SELECT max(day) FROM guild_daily_stats), "
@@ -185,7 +186,7 @@ def loaded(db_url: str) -> bool:
 def load(db_url: str, n_events: int) -> None:
     rng = random.Random(3)
     now = datetime.now(UTC)
-    with psycopg.connect(db_url, autocommit=True) as conn:
+    with psycopg.connect(psycopg_url(db_url), autocommit=True) as conn:
         started = time.perf_counter()
         conn.execute(
             "INSERT INTO guilds_guild (guild_id, name, member_count, features, "

@@ -33,6 +33,11 @@ def scratch_database(name: str) -> str:
     return base._replace(path=f"/{name}").geturl()
 
 
+def psycopg_url(url: str) -> str:
+    """A service URL as psycopg takes it: ``timescale://`` is PostgreSQL to it."""
+    return "postgresql://" + url[len("timescale://") :] if url.startswith("timescale://") else url
+
+
 # The benchmarks' own Redis database, flushed at start (the test suite uses 15, its helpers
 # 11 to 13): BENCH_REDIS_URL overrides it.
 BENCH_REDIS_URL = os.environ.get("BENCH_REDIS_URL", "redis://127.0.0.1:6379/9")

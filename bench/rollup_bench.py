@@ -37,7 +37,7 @@ import psycopg
 from psycopg.types.json import Jsonb
 
 sys.path.insert(0, str(Path(__file__).resolve().parent.parent))
-from bench.common import manage, scratch_database, service_env
+from bench.common import manage, psycopg_url, scratch_database, service_env
 
 DB_NAME = "guildstats_bench_rollup"
 GUILDS = 1000
@@ -91,7 +91,7 @@ def load(url: str, count: int) -> None:
     rng = random.Random(42)
     sessions: list[tuple] = []
     started = time.perf_counter()
-    with psycopg.connect(url) as conn:
+    with psycopg.connect(psycopg_url(url)) as conn:
         with conn.cursor().copy(
             "COPY guilds_guild (guild_id, name, icon, owner_id, member_count, features, "
             "premium_tier, premium_subscription_count, timezone, "

@@ -52,6 +52,7 @@ INSTALLED_APPS = [
     "stats",
     "moderation",
     "invites",
+    "dashboard",  # pages for people (above the API's readers; nothing imports it)
 ]
 
 MIDDLEWARE = [
@@ -87,7 +88,9 @@ SOCIALACCOUNT_STORE_TOKENS = True  # the guilds call at login needs the access t
 SOCIALACCOUNT_LOGIN_ON_GET = True  # /accounts/discord/login/ goes straight to Discord
 SOCIALACCOUNT_AUTO_SIGNUP = True
 ACCOUNT_EMAIL_VERIFICATION = "none"
-LOGIN_REDIRECT_URL = "/api/guilds/"
+LOGIN_REDIRECT_URL = "/"  # the guild picker
+LOGIN_URL = "/accounts/login/"  # Django's own login (staff), or "Login with Discord" from there
+LOGOUT_REDIRECT_URL = "/"
 
 ROOT_URLCONF = "config.urls"
 ASGI_APPLICATION = "config.asgi.application"

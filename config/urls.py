@@ -1,10 +1,12 @@
 from django.contrib import admin
+from django.contrib.auth import views as auth_views
 from django.http import HttpRequest, HttpResponse, JsonResponse
 from django.urls import include, path
 from django.views.defaults import page_not_found
 from drf_spectacular.views import SpectacularAPIView, SpectacularSwaggerView
 from rest_framework.routers import DefaultRouter
 
+from dashboard import views as dashboard_views
 from guilds import pages as guild_pages
 from guilds.api.views import GuildViewSet
 from invites.api.views import InvitesViewSet
@@ -33,13 +35,25 @@ router.register(r"guilds/(?P<guild_id>[^/.]+)/invites", InvitesViewSet, basename
 
 urlpatterns = [
     path("admin/", admin.site.urls),
-    path("", guild_pages.home, name="home"),
+    path("", dashboard_views.home, name="home"),
     path("accounts/discord/login/", guild_pages.discord_login, name="discord_login"),
+    # Django's own login for self-hosters without a Discord application (before allauth's)
+    path(
+        "accounts/login/",
+        auth_views.LoginView.as_view(
+            template_name="dashboard/login.html",
+            redirect_authenticated_user=True,
+            extra_context={"discord": guild_pages.discord_configured},
+        ),
+        name="login",
+    ),
+    path("accounts/logout/", auth_views.LogoutView.as_view(), name="logout"),
     path("accounts/", include("allauth.urls")),
     path("api/ingest/events", stats_views.ingest_events, name="ingest-events"),
     path("api/schema/", SpectacularAPIView.as_view(), name="schema"),
     path("api/docs/", SpectacularSwaggerView.as_view(url_name="schema"), name="docs"),
     path("api/", include(router.urls)),
+    path("", include("dashboard.urls")),
     path("health", stats_views.health, name="health"),
     path("metrics", stats_views.prometheus_metrics, name="metrics"),
 ]

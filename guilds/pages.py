@@ -1,4 +1,5 @@
-"""Pages for people (before the dashboard exists): the home page and the Discord sign-in."""
+"""The Discord sign-in ("Login with Discord", or a page saying it is not configured). The home
+page, Django's own login and the guild pages are the dashboard app's (``dashboard.views``)."""
 
 from __future__ import annotations
 
@@ -7,26 +8,10 @@ from django.conf import settings
 from django.http import HttpRequest, HttpResponse
 from django.shortcuts import render
 
-from guilds.selectors import accessible_guilds
-
 
 def discord_configured() -> bool:
     app = settings.SOCIALACCOUNT_PROVIDERS["discord"]["APPS"][0]
     return bool(app["client_id"] and app["secret"])
-
-
-def home(request: HttpRequest) -> HttpResponse:
-    """Signed in: the caller's guilds; anonymous: the ways to sign in."""
-    guilds = (
-        accessible_guilds(request.user).order_by("name", "guild_id")
-        if (request.user.is_authenticated)
-        else []
-    )
-    return render(
-        request,
-        "guilds/home.html",
-        {"guilds": guilds, "discord": discord_configured()},
-    )
 
 
 def discord_login(request: HttpRequest) -> HttpResponse:

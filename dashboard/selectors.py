@@ -1,0 +1,241 @@
+"""What the pages show, from the same readers and selectors as the API (no figure is computed
+here: the cards are the dashboard reader's totals, the invites selectors' joins and leaves and
+the moderation selectors' cases of the same window; the chart is the activity reader's series).
+
+Page data is cached like the API's answers (``API_CACHE_SECONDS``) under a per-guild
+generation that the live hook (``dashboard.live``) moves after every processed chunk, so a page
+or a live refresh never shows figures older than the last push.
+"""
+
+from __future__ import annotations
+
+from collections.abc import Callable
+from datetime import datetime, timedelta
+from typing import Any
+
+from django.conf import settings
+from django.core.cache import cache
+
+from guilds.models import Guild
+from guilds.selectors import zone_of
+from invites import selectors as invites
+from moderation import selectors as moderation
+from stats.readers import heatmap, members, series, totals
+from stats.readers.periods import PERIODS, window
+
+PERIOD_LABELS = {"today": "Today", "week": "7 days", "month": "30 days", "all": "All time"}
+GRANULARITY_LABELS = {"hour": "Hour", "day": "Day", "week": "Week"}
+DEFAULT_GRANULARITY = {"today": "hour", "week": "day", "month": "day", "all": "week"}
+CATEGORIES = ("messages", "voice", "reactions", "overall")
+HEATMAP_PERIOD = {"today": "week", "week": "week", "month": "month", "all": "all"}
+
+
+def generation_key(guild_id: int) -> str:
+    return f"dashboard:gen:{guild_id}"
+
+
+def cached(guild: Guild, name: str, compute: Callable[[], Any], *params: object) -> Any:
+    if settings.API_CACHE_SECONDS <= 0:
+        return compute()
+    generation = cache.get(generation_key(guild.guild_id), 0)
+    key = ":".join(["dashboard", str(guild.guild_id), str(generation), name, *map(str, params)])
+    return cache.get_or_set(key, compute, timeout=settings.API_CACHE_SECONDS)
+
+
+def period_or_default(value: str | None) -> str:
+    return value if value in PERIODS else "week"
+
+
+def granularity_or_default(period: str, value: str | None) -> str:
+    if value not in series.GRANULARITIES or (period == "all" and value == "hour"):
+        return DEFAULT_GRANULARITY[period]
+    return value
+
+
+# --- the cards ----------------------------------------------------------------------------------
+def _joins_leaves(guild: Guild, first_day: Any, last_day: Any) -> tuple[int, int]:
+    days = invites.growth(guild.guild_id, first_day, last_day)
+    return sum(d["joins"] for d in days), sum(d["leaves"] for d in days)
+
+
+def cards(guild: Guild, period: str, now: datetime) -> dict[str, Any]:
+    """The dashboard reader's answer (exactly the API's ``stats/dashboard``) and the seven
+    cards, each with its change against the previous period of equal length."""
+    body = totals.dashboard(guild, period, now)
+    win = window(period, zone_of(guild.timezone), now)
+    previous = win.previous()
+    if win.first_day is None:
+        growth = invites.totals(guild.guild_id)
+        joins, leaves = growth["joins"], growth["leaves"]
+        actions = moderation.case_query(guild.guild_id).count()
+        before = None
+    else:
+        joins, leaves = _joins_leaves(guild, win.first_day, win.last_day)
+        actions = moderation.case_query(guild.guild_id, since=win.start, until=win.end).count()
+        before = (
+            *_joins_leaves(guild, previous.first_day, previous.last_day),
+            moderation.case_query(guild.guild_id, since=previous.start, until=previous.end).count(),
+        )
+
+    def change(value: int, index: int) -> float | None:
+        return None if before is None else totals.change_percent(value, before[index])
+
+    rows = [
+        ("messages", "Messages", body["totalMessages"], body["messagesChange"], False),
+        ("voice", "Voice minutes", body["totalVoiceMinutes"], body["voiceMinutesChange"], False),
+        ("reactions", "Reactions", body["totalReactions"], body["reactionsChange"], False),
+        ("active", "Active members", body["uniqueActiveUsers"], body["activeUsersChange"], False),
+        ("joins", "Joins", joins, change(joins, 0), False),
+        ("leaves", "Leaves", leaves, change(leaves, 1), True),
+        ("moderation", "Moderation actions", actions, change(actions, 2), True),
+    ]
+    return {
+        "dashboard": body,
+        "cards": [
+            {
+                "key": key,
+                "label": label,
+                "value": value,
+                "change": delta,
+                # a rise in leaves or moderation actions is bad, a fall good
+                "tone": None if not delta else ("bad" if (delta > 0) == rise_is_bad else "good"),
+            }
+            for key, label, value, delta, rise_is_bad in rows
+        ],
+    }
+
+
+def live(guild: Guild, period: str, granularity: str, now: datetime) -> dict[str, Any]:
+    """What a live refresh needs: the cards and the activity series."""
+    return {
+        **cached(guild, "cards", lambda: cards(guild, period, now), period),
+        "activity": cached(
+            guild,
+            "activity",
+            lambda: series.activity(guild, period=period, granularity=granularity, now=now),
+            period,
+            granularity,
+        ),
+    }
+
+
+def dashboard_page(guild: Guild, period: str, granularity: str, now: datetime) -> dict[str, Any]:
+    heat_period = HEATMAP_PERIOD[period]
+    return {
+        **live(guild, period, granularity, now),
+        "heatmap": cached(
+            guild,
+            "heatmap",
+            lambda: heatmap_grid(heatmap.heatmap(guild, period=heat_period, now=now)),
+            heat_period,
+        ),
+        "leaderboards": cached(
+            guild,
+            "leaderboards",
+            lambda: [
+                members.leaderboard(guild, category=c, period=period, limit=10, now=now)
+                for c in CATEGORIES
+            ],
+            period,
+        ),
+        "overview": cached(guild, "overview", lambda: totals.overview(guild, now)),
+    }
+
+
+def heatmap_grid(body: dict[str, Any]) -> dict[str, Any]:
+    """The heatmap reader's cells as rows of days (Monday first) with a shade per cell."""
+    cells = body["cells"]
+    top = max((c["totalMessages"] for c in cells), default=0)
+    rows: dict[int, list[dict[str, Any]]] = {}
+    for cell in cells:
+        shade = 0 if not top else round(cell["totalMessages"] / top, 2)
+        rows.setdefault(cell["dayOfWeek"], []).append({**cell, "shade": shade})
+    names = ["Mon", "Tue", "Wed", "Thu", "Fri", "Sat", "Sun"]
+    return {
+        **body,
+        "rows": [{"day": names[d - 1], "cells": rows[d]} for d in sorted(rows)],
+        "max": top,
+    }
+
+
+# --- members ------------------------------------------------------------------------------------
+MEMBER_SORTS = tuple(members.SORT_FIELDS)
+
+
+def member_list(guild: Guild, query: dict[str, Any], now: datetime) -> dict[str, Any]:
+    """The members reader's page, with the API's parameters (``stats/members``)."""
+    filters = {
+        "min_messages": query["minMessages"],
+        "min_voice_minutes": query["minVoiceMinutes"],
+        "active_only": query["activeOnly"],
+        "now": now,
+    }
+    rows = members.member_query(
+        guild, sort_by=query["sortBy"], sort_order=query["sortOrder"], **filters
+    )
+    return cached(
+        guild,
+        "members",
+        lambda: members.member_page(
+            rows,
+            total=members.member_count(guild, **filters),
+            page=query["page"],
+            page_size=query["pageSize"],
+        ),
+        *(f"{k}={v}" for k, v in sorted(query.items())),
+    )
+
+
+def member_detail(guild: Guild, user_id: int, now: datetime) -> dict[str, Any] | None:
+    """One member: their counters (the members reader's row), their joins and leaves and
+    inviter (the invites selector) and moderation history (the moderation selector), as the
+    API's ``moderation/users/{id}`` answers."""
+    row = (
+        members.member_query(
+            guild,
+            sort_by="messages",
+            sort_order="desc",
+            min_messages=None,
+            min_voice_minutes=None,
+            active_only=False,
+            now=now,
+        )
+        .filter(user_id=user_id)
+        .first()
+    )
+    membership = invites.membership(guild.guild_id, user_id)
+    history = moderation.user_cases(guild.guild_id, user_id)
+    if row is None and membership is None and not history["cases"]:
+        return None
+    return {
+        "userId": str(user_id),
+        "stats": members.member_row(row) if row is not None else None,
+        "membership": membership,
+        **history,
+    }
+
+
+# --- moderation and invites ---------------------------------------------------------------------
+def cases(guild: Guild, filters: dict[str, Any], page: int) -> dict[str, Any]:
+    rows = moderation.case_query(guild.guild_id, **filters)
+    return moderation.case_page(rows, page=page, page_size=25)
+
+
+def recent(guild: Guild, limit: int = 10) -> list[dict[str, Any]]:
+    return moderation.recent_cases(guild.guild_id, limit)
+
+
+def invites_page(guild: Guild, now: datetime, days: int = 30) -> dict[str, Any]:
+    today = now.astimezone(zone_of(guild.timezone or "UTC")).date()
+    since = today - timedelta(days=days - 1)
+    return cached(
+        guild,
+        "invites",
+        lambda: {
+            "stats": invites.invite_stats(guild.guild_id, limit=25, now=now),
+            "days": invites.growth(guild.guild_id, since, today),
+            "totals": invites.totals(guild.guild_id),
+            "retention": invites.retention(guild.guild_id, now),
+        },
+        days,
+    )
