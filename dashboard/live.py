@@ -51,7 +51,7 @@ def guilds_changed(guild_ids: Iterable[int]) -> list[int]:
     pushed = []
     for guild_id in sorted(guild_ids):
         try:
-            cache.set(generation_key(guild_id), time.time_ns(), GENERATION_SECONDS)
+            _next_generation(generation_key(guild_id))
             if cache.add(push_key(guild_id), 1, PUSH_INTERVAL_SECONDS):
                 layer = get_channel_layer()
                 if layer is not None:
@@ -63,3 +63,13 @@ def guilds_changed(guild_ids: Iterable[int]) -> list[int]:
         except Exception:  # never fail processing for a dashboard
             log.warning("live push for guild %s failed", guild_id, exc_info=True)
     return pushed
+
+
+def _next_generation(key: str) -> None:
+    """A new page-cache generation for the guild: a counter (``incr`` is atomic in Redis and in
+    the local-memory cache), so two chunks in the same instant still make two generations."""
+    if not cache.add(key, 1, GENERATION_SECONDS):
+        try:
+            cache.incr(key)
+        except ValueError:  # expired between the two calls
+            cache.set(key, 1, GENERATION_SECONDS)

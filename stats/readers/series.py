@@ -1,5 +1,7 @@
-"""The activity series, read from the snapshots (never raw events): each stretch from the
-coarsest row that fits inside one point, no row counted twice."""
+"""The activity series, read from the snapshots: each stretch from the coarsest row that fits
+inside one point, no row counted twice. The stretch the 5-minute fill has not reached yet (the
+current bucket and the grace delay before it) is computed on read by the rollups' own engine, so
+a live chart moves as soon as processing applies events, and reads the same once it is filled."""
 
 from __future__ import annotations
 
@@ -15,9 +17,7 @@ from django.db.models import Min
 from core.times import iso
 from guilds.models import Guild
 from guilds.selectors import coverage, zone_of
-from stats.models import (
-    MetricsSnapshot,
-)
+from stats.models import FillState, MetricsSnapshot
 from stats.readers.counts import (
     TICK,
     active_key,
@@ -28,6 +28,8 @@ from stats.readers.counts import (
 )
 from stats.readers.periods import Window, boundaries, window
 from stats.readers.summaries import summaries
+from stats.rollups.buckets import FIVE_MIN, ceil_time
+from stats.rollups.engine_python import compute_in_python
 
 # --- activity series and heatmap: read from the snapshots, never from raw events ---------------
 
@@ -77,12 +79,47 @@ def _buckets(guild_id: int, kind: str, since: datetime, end: datetime) -> list[B
     ]
 
 
+# The unfilled stretch is computed on read only when it is short (Beat fills every 5 minutes
+# after a grace delay): a fill that fell behind shows as missing points, not as a slow page.
+PROVISIONAL_LIMIT = timedelta(hours=1)
+
+
+def provisional_buckets(guild_id: int, start: datetime, end: datetime, now: datetime) -> list:
+    """The 5-minute buckets of [start, end) after the fill's watermark, up to ``now``: computed
+    for this guild by the rollups' engine (``compute_in_python``, the reference), not stored."""
+    until = min(end, ceil_time(now, FIVE_MIN.step))
+    state = FillState.objects.filter(granularity=FIVE_MINUTES).first()
+    if state is None:  # nothing filled yet (a new install): the last stretch only
+        filled = until - PROVISIONAL_LIMIT
+    elif state.state == FillState.DONE:
+        filled = state.end_time
+    else:  # a STARTED range may be committing while we read: compute it too; ``compose``
+        filled = state.end_time - FIVE_MIN.step  # takes the stored row first where both exist
+    after = max(filled, start)
+    if until <= after or until - after > PROVISIONAL_LIMIT:
+        return []
+    rows = compute_in_python(FIVE_MIN, after, until, now, [guild_id])
+    return [
+        Bucket(
+            FIVE_MINUTES,
+            row.period_start,
+            row.period_end,
+            row.total_messages,
+            row.total_voice_seconds,
+            row.total_reactions,
+            row.unique_active_users,
+        )
+        for row in sorted(rows, key=lambda row: row.period_start)
+    ]
+
+
 def compose(
     guild_id: int,
     kinds: tuple[str, ...],
     start: datetime,
     end: datetime,
     fits: Callable[[Bucket], bool],
+    provisional: list[Bucket] | None = None,
 ) -> list[Bucket]:
     """The snapshot rows that tile [start, end) without overlap, coarsest first.
 
@@ -96,7 +133,8 @@ def compose(
     finest level a row that does not fit has nothing finer: it counts where it starts, if no
     part of it was read already. Storage has no zero rows and each granularity is filled in time
     order, so a finer level is read only from the first row left to it, or else after the last
-    row used.
+    row used. ``provisional`` rows (``provisional_buckets``) join the finest level after the
+    stored ones: where a stored row already covers their time they are left out.
     """
     used: list[Bucket] = []
     gaps: list[tuple[datetime, datetime]] = [(start, end)] if start < end else []
@@ -107,7 +145,10 @@ def compose(
         finest = level == len(kinds) - 1
         left: datetime | None = None  # the first stretch this level leaves to finer rows
         after = since  # the end of the last row used
-        for row in _buckets(guild_id, kind, since, end):
+        rows = _buckets(guild_id, kind, since, end)
+        if finest and provisional:
+            rows = sorted(rows + provisional, key=lambda row: row.start)  # stable: stored first
+        for row in rows:
             span = (max(row.start, start), min(row.end, end))
             inside = start <= row.start and row.end <= end
             at = _gap_holding(gaps, span)
@@ -179,7 +220,8 @@ def activity(guild: Guild, *, period: str, granularity: str, now: datetime) -> d
     kinds = (HOURLY, FIVE_MINUTES) if granularity == "hour" else (DAILY, HOURLY, FIVE_MINUTES)
     sums = [[0, 0, 0] for _ in edges[:-1]]
     parts: list[list[Bucket]] = [[] for _ in edges[:-1]]
-    for row in compose(guild.guild_id, kinds, start, end, fits):
+    tail = provisional_buckets(guild.guild_id, start, end, now)
+    for row in compose(guild.guild_id, kinds, start, end, fits, tail):
         at = point(row.start)
         sums[at][0] += row.messages
         sums[at][1] += row.voice_seconds

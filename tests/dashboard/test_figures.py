@@ -255,3 +255,23 @@ def test_an_empty_guild_renders_every_page(people, db):
         response = client.get(f"/guilds/{GUILD}/{path}")
         assert response.status_code == 200, path
     assert client.get(f"/guilds/{GUILD}/live.json").status_code == 200
+
+
+
+def test_the_charts_current_bucket_moves_as_soon_as_events_are_processed(
+    people, guild_data, ingest
+):
+    """No fill between the two reads, and the page cache on (each processed chunk renews the
+    guild's cache generation): the unfilled stretch is read live (``stats.readers.series``)."""
+    from tests.factories import message
+
+    client = client_for(people["admin"])
+    url = f"/guilds/{GUILD}/live.json?period=today&granularity=hour"
+
+    def today() -> int:
+        return sum(p["totalMessages"] for p in client.get(url).json()["activity"]["dataPoints"])
+
+    before = today()
+    status, ack = ingest([message(GUILD, ALICE, "2001", ago(seconds=5))])
+    assert (status, ack["accepted"]) == (200, 1)
+    assert today() == before + 1
