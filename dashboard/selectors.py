@@ -91,6 +91,7 @@ def cards(guild: Guild, period: str, now: datetime) -> dict[str, Any]:
     ]
     return {
         "dashboard": body,
+        "coverageNote": coverage_note(body.get("coverage") or {}),
         "cards": [
             {
                 "key": key,
@@ -103,6 +104,19 @@ def cards(guild: Guild, period: str, now: datetime) -> dict[str, Any]:
             for key, label, value, delta, rise_is_bad in rows
         ],
     }
+
+
+def coverage_note(coverage: dict[str, Any]) -> str | None:
+    """A sentence when the collector was not collecting for part of the period (the API's
+    ``coverage``): the figures of the missing time are unknown, not zero. None otherwise."""
+    if coverage.get("covered") is not False or not coverage.get("periodSeconds"):
+        return None
+    share = 100 * coverage["coveredSeconds"] / coverage["periodSeconds"]
+    gaps = len(coverage.get("gaps") or [])
+    return (
+        f"Collected for {share:.0f}% of this period ({gaps} gap{'s' if gaps != 1 else ''}): "
+        "activity outside collection is unknown, not zero."
+    )
 
 
 def live(guild: Guild, period: str, granularity: str, now: datetime) -> dict[str, Any]:

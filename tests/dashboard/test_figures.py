@@ -275,3 +275,42 @@ def test_the_charts_current_bucket_moves_as_soon_as_events_are_processed(
     status, ack = ingest([message(GUILD, ALICE, "2001", ago(seconds=5))])
     assert (status, ack["accepted"]) == (200, 1)
     assert today() == before + 1
+
+
+def test_a_gap_in_collection_is_said_not_shown_as_zero(admin, ingest):
+    def beat(state: str, since: datetime, at: datetime) -> dict[str, Any]:
+        return {
+            "type": "COLLECTOR_HEARTBEAT",
+            "guildId": GUILD,
+            "shardId": 0,
+            "timestamp": int(at.timestamp() * 1000),
+            "id": f"beat-{state}-{at.timestamp()}",
+            "data": {
+                "state": state,
+                "since": int(since.timestamp() * 1000),
+                "intervalSeconds": 60,
+                "shardCount": 1,
+                "guildIds": [GUILD],
+            },
+        }
+
+    t = lambda hour, minute=0: NOON.replace(hour=hour, minute=minute)  # noqa: E731
+    status, ack = ingest(
+        [
+            beat("start", t(10), t(10)),
+            beat("alive", t(10), t(10, 30)),
+            beat("stop", t(10, 30), t(10, 30)),
+            beat("start", t(11), t(11)),
+            beat("alive", t(11), t(12)),
+        ]
+    )
+    assert (status, ack["rejected"]) == (200, [])
+    page = admin.get(f"/guilds/{GUILD}/?period=today")
+    note = re.search(r'data-testid="coverage-note">([^<]*)<', page.content.decode())
+    assert note is not None
+    assert note[1] == (
+        "Collected for 75% of this period (1 gap): activity outside collection is unknown, "
+        "not zero."
+    )
+    api = admin.get(f"/api/guilds/{GUILD}/stats/dashboard?period=today").json()["coverage"]
+    assert (api["coveredSeconds"], api["periodSeconds"]) == (5400, 7200)
