@@ -245,7 +245,7 @@ def load(db_url: str, n_events: int) -> None:
                 "reactions_given",
                 "reactions_received",
             ],
-            ["int8", "date", "int8", "int4", "int4", "int4", "int4"],
+            ["int8", "date", "int8", "int8", "int8", "int8", "int8"],
             daily(rng, today),
         )
         print(f"member_daily_stats:  {n:,} rows", flush=True)

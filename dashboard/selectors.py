@@ -34,11 +34,16 @@ def generation_key(guild_id: int) -> str:
     return f"dashboard:gen:{guild_id}"
 
 
+def generation(guild_id: int) -> int:
+    """The guild's page-cache generation (moved by ``dashboard.live`` after each chunk)."""
+    return cache.get(generation_key(guild_id), 0)
+
+
 def cached(guild: Guild, name: str, compute: Callable[[], Any], *params: object) -> Any:
     if settings.API_CACHE_SECONDS <= 0:
         return compute()
-    generation = cache.get(generation_key(guild.guild_id), 0)
-    key = ":".join(["dashboard", str(guild.guild_id), str(generation), name, *map(str, params)])
+    current = generation(guild.guild_id)
+    key = ":".join(["dashboard", str(guild.guild_id), str(current), name, *map(str, params)])
     return cache.get_or_set(key, compute, timeout=settings.API_CACHE_SECONDS)
 
 
