@@ -278,6 +278,9 @@ REST_FRAMEWORK = {
 }
 # Dashboard and leaderboard answers are cached this long (the issue allows at most 60 s).
 API_CACHE_SECONDS = env_int("GUILDSTATS_API_CACHE_SECONDS", 30)
+# Whether the worker's changes reach the web processes' cache and sockets (Redis); without it
+# dashboards compute their figures fresh and poll every 2 s (dashboard.selectors).
+DASHBOARD_SHARED = bool(REDIS_URL)
 SPECTACULAR_SETTINGS = {
     # Swagger UI from drf-spectacular-sidecar's files, not a CDN: /api/docs/ works offline
     "SWAGGER_UI_DIST": "SIDECAR",

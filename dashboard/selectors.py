@@ -39,8 +39,16 @@ def generation(guild_id: int) -> int:
     return cache.get(generation_key(guild_id), 0)
 
 
+def shared_across_processes() -> bool:
+    """Whether the cache and the channel layer reach every process (Redis). Without Redis
+    (``make run``'s embedded mode) the worker that applies events is another process than the
+    web server: it cannot move this process's page generation nor push to its sockets, so pages
+    are computed fresh and poll every 2 s instead."""
+    return settings.DASHBOARD_SHARED
+
+
 def cached(guild: Guild, name: str, compute: Callable[[], Any], *params: object) -> Any:
-    if settings.API_CACHE_SECONDS <= 0:
+    if settings.API_CACHE_SECONDS <= 0 or not shared_across_processes():
         return compute()
     current = generation(guild.guild_id)
     key = ":".join(["dashboard", str(guild.guild_id), str(current), name, *map(str, params)])

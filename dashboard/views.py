@@ -116,6 +116,7 @@ def dashboard(request: HttpRequest, access: PageAccess) -> HttpResponse:
         },
         live_url=reverse("dashboard-live", args=[access.guild.guild_id]),
         socket_path=f"/ws/guilds/{access.guild.guild_id}/live/",
+        poll_only=not selectors.shared_across_processes(),
     )
 
     def body() -> str:

@@ -75,6 +75,13 @@ def activity_events(guild: str = GUILD) -> list[dict[str, Any]]:
     return events
 
 
+@pytest.fixture(autouse=True)
+def _processing_reaches_the_pages(settings: Any) -> None:
+    """Processing runs in the test process (eager Celery): the page cache and the sockets see
+    it, as every process does with Redis in production (``DASHBOARD_SHARED``)."""
+    settings.DASHBOARD_SHARED = True
+
+
 @pytest.fixture
 def guild_data(ingest: Any, wide_retention: None) -> Guild:
     """The guild, its activity processed (eager Celery); ``rolled_up`` fills the snapshots."""

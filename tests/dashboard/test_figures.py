@@ -314,3 +314,28 @@ def test_a_gap_in_collection_is_said_not_shown_as_zero(admin, ingest):
     )
     api = admin.get(f"/api/guilds/{GUILD}/stats/dashboard?period=today").json()["coverage"]
     assert (api["coveredSeconds"], api["periodSeconds"]) == (5400, 7200)
+
+
+def test_embedded_mode_pages_are_fresh_and_poll(people, guild_data, ingest, settings):
+    """Without Redis the worker is another process: nothing cached, the page polls (2 s)."""
+    from tests.factories import message
+
+    settings.DASHBOARD_SHARED = False
+    client = client_for(people["admin"])
+    page = client.get(f"/guilds/{GUILD}/?period=today").content.decode()
+    config = json.loads(re.search(r'id="page-config" type="application/json">([^<]*)<', page)[1])
+    assert config["pollOnly"] is True
+    url = f"/guilds/{GUILD}/live.json?period=today&granularity=hour"
+
+    def today() -> int:
+        return sum(p["totalMessages"] for p in client.get(url).json()["activity"]["dataPoints"])
+
+    before = today()
+    from django.core.cache import cache
+
+    from dashboard.selectors import generation_key
+
+    cache.delete(generation_key(int(GUILD)))  # as if the generation moved in another process
+    ingest([message(GUILD, ALICE, "2001", ago(seconds=5))])
+    cache.delete(generation_key(int(GUILD)))
+    assert today() == before + 1

@@ -130,6 +130,8 @@
   function startPolling() { if (!pollTimer) pollTimer = setInterval(refresh, POLL_MS); }
   function stopPolling() { if (pollTimer) { clearInterval(pollTimer); pollTimer = null; } }
   function connect() {
+    // embedded mode: the worker is another process and pushes cannot cross over, so poll often
+    if (config.pollOnly) { POLL_MS = window.GUILDSTATS_POLL_MS || 2000; setState("polling"); startPolling(); return; }
     if (!("WebSocket" in window)) { setState("polling"); startPolling(); return; }
     var scheme = location.protocol === "https:" ? "wss://" : "ws://";
     var socket;
