@@ -6,10 +6,15 @@ has 100k members), 30 days of per-member and per-channel daily counters, and raw
 (10M by default, which the API never reads but which make the database realistic) — starts the
 real ASGI server (2 processes) and drives each endpoint with wrk over HTTP.
 
-    .venv/bin/python bench/api_bench.py [--events 10000000] [--duration 10] [--cache-seconds 0]
+    .venv/bin/python bench/api_bench.py [--events 10000000] [--duration 10] [--cache-seconds 30]
+        [--cold] [--reuse] [--only REGEX]
 
 Needs wrk (Debian package ``wrk``). ``--cache-seconds 0`` (default) measures every request
-computed; the service default caches dashboard and leaderboard for 30 s.
+computed; 30 is the service's default (each URL is then requested once before its run, as a
+first visitor fills the cache). ``--cold`` runs every endpoint again with one connection and the
+cache off. Printed last, in the same run: each endpoint against its target (issue 13: p95 <
+50 ms, cold median < 25 ms; pages < 150 ms) and its throughput / that of the minimal
+authenticated JSON view (``/api/whoami``: authentication, throttle, rendering).
 """
 
 from __future__ import annotations
@@ -35,7 +40,10 @@ from common import ROOT, manage, psycopg_url, scratch_database, service_env, sta
 SCRATCH_DB = "guildstats_bench_api"
 
 
+# the floor of every answer: authentication, throttle and a JSON rendering, nothing computed
+MINIMAL = "minimal (whoami)"
 ENDPOINTS = {
+    MINIMAL: "/api/whoami",
     "guild list": "/api/guilds/",
     "dashboard (today)": "{base}/dashboard?period=today",
     "dashboard (week)": "{base}/dashboard?period=week",
@@ -92,6 +100,9 @@ def main() -> int:
     )
     parser.add_argument("--only", default="", help="regex: measure the matching endpoints only")
     parser.add_argument(
+        "--cold", action="store_true", help="then each endpoint again, 1 connection, cache off"
+    )
+    parser.add_argument(
         "--no-summaries",
         action="store_true",
         help="do not run the period-summary refresh (the Beat task) during the measure",
@@ -143,55 +154,87 @@ def main() -> int:
         if "{base}" in path or "{page}" in path
         else f"http://127.0.0.1:{args.port}{path}"
         for name, path in ENDPOINTS.items()
-        if re.search(args.only, name)
+        if name == MINIMAL or re.search(args.only, name)
     }
     try:
         time.sleep(6)
-        print(
-            f"\n{args.connections} connections, API cache "
-            f"{'off' if args.cache_seconds == 0 else f'{args.cache_seconds} s'}"
-        )
-        print(f"{'endpoint':<36} {'p50 ms':>8} {'p95 ms':>8} {'p99 ms':>8} {'req/s':>8}")
-        for name, url in endpoints.items():
-            if args.cache_seconds:  # the first visitor fills the cache; the run measures the rest
-                warm = urllib.request.Request(url, headers={"Authorization": f"Bearer {key}"})
-                urllib.request.urlopen(warm, timeout=120).read()
-            out = subprocess.run(
-                [
-                    "wrk",
-                    f"-t{min(2, args.connections)}",
-                    f"-c{args.connections}",
-                    f"-d{args.duration}s",
-                    "-s",
-                    str(ROOT / "bench" / "wrk_percentiles.lua"),
-                    "-H",
-                    f"Authorization: Bearer {key}",
-                    url,
-                ],
-                capture_output=True,
-                text=True,
-                check=True,
-            ).stdout
-            match = re.search(
-                r"GUILDSTATS p50=([\d.]+) p95=([\d.]+) p99=([\d.]+) "
-                r"requests=(\d+) errors=(\d+)",
-                out,
-            )
-            p50, p95, p99, requests, errors = match.groups()
-            rate = int(requests) / args.duration
-            flag = "" if int(errors) == 0 else f"  ({errors} errors)"
-            print(
-                f"{name:<36} {float(p50):>8.1f} {float(p95):>8.1f} {float(p99):>8.1f} "
-                f"{rate:>8.0f}{flag}",
-                flush=True,
-            )
+        cache = "off" if args.cache_seconds == 0 else f"{args.cache_seconds} s"
+        print(f"\n{args.connections} connections, API cache {cache}")
+        rows = measure(endpoints, key, args.connections, args.duration, warm=args.cache_seconds > 0)
     finally:
         server.send_signal(signal.SIGTERM)
         server.wait(timeout=30)
-        if refresher is not None:
-            refresher.terminate()
-            refresher.wait(timeout=30)
+    cold = {}
+    if args.cold:  # each endpoint computed every time, one connection (issue 13: median < 25 ms)
+        env["GUILDSTATS_API_CACHE_SECONDS"] = "0"
+        server = start_server(env, args.port, 2)
+        try:
+            time.sleep(6)
+            print("\n1 connection, API cache off (the cold computation)")
+            cold = measure(endpoints, key, 1, args.duration, warm=False)
+        finally:
+            server.send_signal(signal.SIGTERM)
+            server.wait(timeout=30)
+    if refresher is not None:
+        refresher.terminate()
+        refresher.wait(timeout=30)
+    floor = rows[MINIMAL][3]
+    print(
+        f"\nagainst the targets (issue 13: p95 < 50 ms at {args.connections} connections"
+        f"{', cold median < 25 ms' if cold else ''}; pages < 150 ms p95), and each endpoint's "
+        f"throughput / the minimal authenticated view's ({floor:.0f} req/s):"
+    )
+    for name, (_p50, p95, _p99, rate) in rows.items():
+        target = 150 if name.startswith("page:") else 50
+        verdict = "ok" if p95 < target else "OVER"
+        cold_part = ""
+        if name in cold:
+            median = cold[name][0]
+            cold_part = f"  cold p50 {median:6.1f} ms {'ok' if median < 25 else 'OVER'}"
+        print(f"  {name:<36} p95 {p95:6.1f} ms {verdict:<4}  ratio {rate / floor:4.2f}{cold_part}")
     return 0
+
+
+def measure(
+    endpoints: dict[str, str], key: str, connections: int, duration: int, *, warm: bool
+) -> dict[str, tuple[float, float, float, float]]:
+    """wrk on each URL in turn: name → (p50, p95, p99 in ms, requests/s), printed as it goes."""
+    print(f"{'endpoint':<36} {'p50 ms':>8} {'p95 ms':>8} {'p99 ms':>8} {'req/s':>8}")
+    rows = {}
+    for name, url in endpoints.items():
+        if warm:  # the first visitor fills the cache; the run measures the rest
+            request = urllib.request.Request(url, headers={"Authorization": f"Bearer {key}"})
+            urllib.request.urlopen(request, timeout=120).read()
+        out = subprocess.run(
+            [
+                "wrk",
+                f"-t{min(2, connections)}",
+                f"-c{connections}",
+                f"-d{duration}s",
+                "-s",
+                str(ROOT / "bench" / "wrk_percentiles.lua"),
+                "-H",
+                f"Authorization: Bearer {key}",
+                url,
+            ],
+            capture_output=True,
+            text=True,
+            check=True,
+        ).stdout
+        match = re.search(
+            r"GUILDSTATS p50=([\d.]+) p95=([\d.]+) p99=([\d.]+) requests=(\d+) errors=(\d+)",
+            out,
+        )
+        p50, p95, p99, requests, errors = match.groups()
+        rate = int(requests) / duration
+        rows[name] = (float(p50), float(p95), float(p99), rate)
+        flag = "" if int(errors) == 0 else f"  ({errors} errors)"
+        print(
+            f"{name:<36} {float(p50):>8.1f} {float(p95):>8.1f} {float(p99):>8.1f} "
+            f"{rate:>8.0f}{flag}",
+            flush=True,
+        )
+    return rows
 
 
 def database_url(name: str) -> str:

@@ -1,14 +1,14 @@
 from django.contrib import admin
 from django.contrib.auth import views as auth_views
 from django.http import HttpRequest, HttpResponse, JsonResponse
-from django.urls import include, path
+from django.urls import include, path, re_path
 from django.views.defaults import page_not_found
 from drf_spectacular.views import SpectacularAPIView, SpectacularSwaggerView
 from rest_framework.routers import DefaultRouter
 
 from dashboard import views as dashboard_views
 from guilds import pages as guild_pages
-from guilds.api.views import GuildViewSet
+from guilds.api.views import GuildViewSet, WhoAmIView
 from invites.api.views import InvitesViewSet
 from moderation.api.views import ModerationViewSet
 from stats import views as stats_views
@@ -52,6 +52,7 @@ urlpatterns = [
     path("api/ingest/events", stats_views.ingest_events, name="ingest-events"),
     path("api/schema/", SpectacularAPIView.as_view(), name="schema"),
     path("api/docs/", SpectacularSwaggerView.as_view(url_name="schema"), name="docs"),
+    re_path(r"^api/whoami/?$", WhoAmIView.as_view(), name="whoami"),
     path("api/", include(router.urls)),
     path("", include("dashboard.urls")),
     path("health", stats_views.health, name="health"),

@@ -12,6 +12,7 @@ from rest_framework.renderers import BaseRenderer
 from rest_framework.request import Request
 from rest_framework.response import Response
 from rest_framework.settings import api_settings
+from rest_framework.views import APIView
 
 from guilds.api.fields import parse_snowflake
 from guilds.api.openapi import responses
@@ -82,3 +83,25 @@ class GuildViewSet(ApiViewSet):
     def list(self, request: Request) -> Response:
         guilds = accessible_guilds(request.user).order_by("guild_id")
         return Response(GuildSerializer(guilds, many=True).data)
+
+
+class WhoAmISerializer(serializers.Serializer):
+    kind = serializers.ChoiceField(choices=["apiKey", "user"])
+    name = serializers.CharField()
+
+
+class WhoAmIView(APIView):
+    """``GET /api/whoami``: what the credentials are (an API key's name, a user's username),
+    read from the authentication alone: a key can be checked without naming a guild, and it is
+    the floor of every API answer (authentication, throttle, rendering) in bench/api_bench.py."""
+
+    content_negotiation_class = FormatNegotiation
+
+    @extend_schema(
+        responses=responses(WhoAmISerializer, codes=(401, 429)),
+        summary="The caller's credentials",
+    )
+    def get(self, request: Request) -> Response:
+        if isinstance(request.user, ApiKeyPrincipal):
+            return Response({"kind": "apiKey", "name": request.user.key.name})
+        return Response({"kind": "user", "name": request.user.get_username()})

@@ -6,7 +6,7 @@
 other databases run the Python version below, which is also the reference the SQL is tested
 against (tests/stats/rollups/test_rollup_engines.py). Both apply the same rules:
 
-* every raw event counts in ``countsByType``;
+* every raw event counts in ``countsByType``, but a collector's heartbeats (``COVERAGE_TYPES``);
 * counted activity: a member's ``MESSAGE_CREATE`` (with a channel) and ``MESSAGE_REACTION_ADD``,
   unless the member is a known bot (and the guild does not count bots), the channel is
   excluded, or the guild's bot snapshots cover the instant (``activity_sources``);
@@ -26,6 +26,7 @@ from typing import TYPE_CHECKING, Any
 
 from django.db import connection
 
+from core.contract import COVERAGE_TYPES
 from guilds.selectors import DEFAULT_COUNTING, counting_settings
 from stats.models import (
     ActivitySource,
@@ -153,7 +154,10 @@ def compute_in_python(
     guild_ids: Sequence[int] | None,
 ) -> list[MetricsSnapshot]:
     lo = after - granularity.longest
-    events = Event.objects.filter(timestamp__gte=lo, timestamp__lt=until)
+    # a collector's heartbeats say when it collected, not what happened: no bucket counts them
+    events = Event.objects.filter(timestamp__gte=lo, timestamp__lt=until).exclude(
+        type__in=COVERAGE_TYPES
+    )
     sessions = _sessions(lo, until, now)
     contributions = SnapshotActivity.objects.filter(period_start__gte=lo, period_start__lt=until)
     if guild_ids is not None:

@@ -168,6 +168,7 @@ ev AS (
   LEFT JOIN excluded x ON x.guild_id = e.guild_id AND x.channel_id = e.channel_id
   LEFT JOIN activity_sources a ON a.guild_id = e.guild_id
   WHERE e.timestamp >= %(lo)s AND e.timestamp < %(until)s{only.format(a="e")}
+    AND e.type <> 'COLLECTOR_HEARTBEAT'
 ),
 grouped AS (
   SELECT guild_id, bstart, bend, type, user_id, channel_id, emoji,

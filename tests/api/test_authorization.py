@@ -101,3 +101,13 @@ def test_create_api_key_command(capsys):
     assert sorted(row.guilds.values_list("guild_id", flat=True)) == [int(GUILD), int(OTHER_GUILD)]
     assert get(f"/api/guilds/{OTHER_GUILD}/stats/members", key) == 200
     assert ApiKey.objects.get(pk=row.pk).last_used_at is not None
+
+
+def test_whoami_names_the_credentials(keys):
+    response = Client().get("/api/whoami", HTTP_AUTHORIZATION=f"Bearer {keys['first']}")
+    assert (response.status_code, response.json()) == (200, {"kind": "apiKey", "name": "first"})
+    assert get("/api/whoami", keys["revoked"]) == 401
+    assert get("/api/whoami") == 401
+    client = Client()
+    client.force_login(User.objects.create_user("mod", "m@example.com", "pw", is_staff=True))
+    assert client.get("/api/whoami/").json() == {"kind": "user", "name": "mod"}
