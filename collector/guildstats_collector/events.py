@@ -230,13 +230,13 @@ def member_add(member: discord.Member, attribution: dict[str, Any]) -> dict[str,
     data["bot"] = member.bot
     data["accountCreatedAt"] = iso(member.created_at)
     data.update(attribution)
-    return event(
-        "GUILD_MEMBER_ADD",
-        member.guild.id,
-        timestamp=ms(member.joined_at) if member.joined_at else None,
-        user_id=member.id,
-        data=data,
-    )
+    return _join("GUILD_MEMBER_ADD", member, data)
+
+
+def _join(kind: str, member: discord.Member, data: dict[str, Any]) -> dict[str, Any]:
+    """A report of a member's join, at Discord's time of the join."""
+    joined = ms(member.joined_at) if member.joined_at else None
+    return event(kind, member.guild.id, timestamp=joined, user_id=member.id, data=data)
 
 
 def member_remove(payload: discord.RawMemberRemoveEvent) -> dict[str, Any]:
@@ -381,13 +381,7 @@ def invite_use(member: discord.Member, used: dict[str, Any]) -> dict[str, Any]:
     for key in ("inviterId", "inviterUsername", "uses", "maxUses"):
         if used.get(key) is not None:
             data[key] = used[key]
-    return event(
-        "INVITE_USE",
-        member.guild.id,
-        timestamp=ms(member.joined_at) if member.joined_at else None,
-        user_id=member.id,
-        data=data,
-    )
+    return _join("INVITE_USE", member, data)
 
 
 # --- guilds -----------------------------------------------------------------------------------
