@@ -90,7 +90,13 @@ class FeedGenerator:
                     "guildId": guild,
                     "userId": user,
                     "timestamp": t,
-                    "data": {"userId": user, "username": f"u{user[-5:]}", "bot": False},
+                    "data": {
+                        "userId": user,
+                        "username": f"u{user[-5:]}",
+                        "bot": False,
+                        "inviteAttribution": "unknown",  # the collector could not tell
+                        "attributionReason": "not_found",
+                    },
                 }
             while t < end:  # message bursts separated by quiet gaps
                 channel = rng.choice(text)
@@ -176,6 +182,7 @@ class FeedGenerator:
                     "roles": [],
                 },
             }
+        yield from self._coverage(guild, start, end)
         yield from self._moderation_and_invites(guild, users, text, start, end)
         for _ in range(max(1, len(users) // 50)):  # a few invalid events
             self.expected.invalid += 1
@@ -193,6 +200,33 @@ class FeedGenerator:
                     {"guildId": guild, "timestamp": end},
                 ]
             )
+
+    def _coverage(self, guild: str, start: int, end: int) -> Iterator[dict[str, Any]]:
+        """The collector's heartbeats (one shard per guild), every 10 minutes, with one outage:
+        stopped from 40 % to 50 % of the span, so its time reads as not covered."""
+        span = end - start
+        runs = [(start, start + span * 4 // 10), (start + span // 2, end)]
+        for begin, stop in runs:
+            states = [("start", begin, begin)]
+            since = begin
+            for t in range(begin + 600_000, stop, 600_000):
+                states.append(("alive", since, t))
+                since = t
+            states.append(("stop" if stop < end else "alive", since, stop))
+            for state, since_ms, at in states:
+                yield {
+                    "type": "COLLECTOR_HEARTBEAT",
+                    "guildId": guild,
+                    "shardId": 0,
+                    "timestamp": at,
+                    "data": {
+                        "state": state,
+                        "since": since_ms,
+                        "intervalSeconds": 600,
+                        "shardCount": 1,
+                        "guildIds": [guild],
+                    },
+                }
 
     def _moderation_and_invites(
         self, guild: str, users: list[str], text: list[str], start: int, end: int
@@ -217,11 +251,11 @@ class FeedGenerator:
         for n, member in enumerate(newcomers):
             t = rng.randint(start + 60_000, end - 120_000)
             add: dict[str, Any] = {"userId": member, "username": f"n{member[-5:]}", "bot": False}
-            if n == 0:
-                add["vanity"] = True  # joined through the server's vanity URL
+            if n == 0:  # joined through the server's vanity URL
+                add.update(vanity=True, inviteAttribution="vanity")
             else:
                 code, inviter = codes[n % len(codes)]
-                add.update(inviterId=inviter, inviteCode=code)
+                add.update(inviterId=inviter, inviteCode=code, inviteAttribution="invite")
                 yield {
                     "type": "INVITE_USE",
                     "guildId": guild,

@@ -9,7 +9,7 @@ import pytest
 from django.core.management import call_command
 from django.db.models import Sum
 
-from guilds.models import Guild
+from guilds.models import CollectionWindow, Guild
 from invites.models import MemberJoin
 from moderation.models import ModerationCase
 from stats.models import Event, MemberStats
@@ -69,6 +69,16 @@ def test_simulate_sends_a_feed_whose_counts_match_what_it_reports(live_server, b
     )
     assert MemberJoin.objects.filter(inviter_id__isnull=False).count() == invited > 0
     assert MemberJoin.objects.filter(kind="vanity").count() == 2
+    assert set(MemberJoin.objects.values_list("attribution", flat=True)) == {
+        "invite",
+        "vanity",
+        "unknown",
+    }
+    # the collector's heartbeats: two collection windows per guild, the outage between them
+    windows = sorted(CollectionWindow.objects.values_list("guild_id", "started_at", "ended_at"))
+    assert len(windows) == 4
+    for (g1, _, first_end), (g2, second_start, _) in zip(windows[::2], windows[1::2], strict=True):
+        assert g1 == g2 and (second_start - first_end).total_seconds() >= 17 * 60  # 10 % of 3 h
     guilds = re.search(r"guilds: ([0-9 ]+)\n", report).group(1).split()
     assert sorted(guilds) == sorted(
         str(g) for g in Guild.objects.values_list("guild_id", flat=True)
