@@ -73,6 +73,7 @@ class GuildstatsCog(commands.Cog, name="guildstats"):
             else None
         )
         self._background: set[asyncio.Task[Any]] = set()
+        self._ready_shards: set[int] = set()  # synced since their last connect
 
     # --- lifecycle --------------------------------------------------------------------------------
     async def cog_load(self) -> None:
@@ -118,11 +119,14 @@ class GuildstatsCog(commands.Cog, name="guildstats"):
     # --- connection: GUILD_SYNC per shard, coverage, the invite cache -----------------------------
     @commands.Cog.listener()
     async def on_ready(self) -> None:
+        # an AutoShardedBot has sent on_shard_ready for each shard already: sync the others
         for shard_id in self._shard_ids():
-            await self.on_shard_ready(shard_id)
+            if shard_id not in self._ready_shards:
+                await self.on_shard_ready(shard_id)
 
     @commands.Cog.listener()
     async def on_shard_ready(self, shard_id: int) -> None:
+        self._ready_shards.add(shard_id)
         guilds = self._guilds_of_shard(shard_id)
         if guilds and self.settings.enabled("GUILD_SYNC"):
             self.collector.emit(events.guild_sync(guilds, shard_id, self._shard_count()))
@@ -136,11 +140,13 @@ class GuildstatsCog(commands.Cog, name="guildstats"):
 
     @commands.Cog.listener()
     async def on_shard_disconnect(self, shard_id: int) -> None:
+        self._ready_shards.discard(shard_id)
         self.coverage.stop(shard_id)
 
     @commands.Cog.listener()
     async def on_disconnect(self) -> None:
         if not getattr(self.bot, "shards", None):
+            self._ready_shards.discard(self.bot.shard_id or 0)
             self.coverage.stop(self.bot.shard_id or 0)
 
     @commands.Cog.listener()

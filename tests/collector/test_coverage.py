@@ -62,12 +62,15 @@ async def test_each_shard_syncs_its_own_guilds(gateway):
     gateway.take()
     gateway.bot.shard_count = 2
     gateway.bot.shards = {0: None, 1: None}  # as an AutoShardedBot has
+    await gateway.cog.on_shard_disconnect(0)  # reconnected as two shards
+    await gateway.cog.on_shard_ready(1)  # an AutoShardedBot's shard ready, then its on_ready
     await gateway.cog.on_ready()
+    await gateway.cog.on_ready()  # again (a resumed session): nothing synced twice
     await gateway.settle()
     syncs = [
         (e["shardId"], e["data"]["shardCount"], [g["id"] for g in e["data"]["guilds"]])
         for e in gateway.take()
         if e["type"] == "GUILD_SYNC"
     ]
-    assert syncs == [(0, 2, [str(GUILD_ID)]), (1, 2, [str(SECOND_GUILD)])]
+    assert syncs == [(1, 2, [str(SECOND_GUILD)]), (0, 2, [str(GUILD_ID)])]
     del gateway.bot.shards
