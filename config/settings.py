@@ -273,7 +273,7 @@ REST_FRAMEWORK = {
     "DEFAULT_RENDERER_CLASSES": ["stats.api.renderers.JSONRenderer"],
     # Per caller (API key or user), counted in the default cache: Redis when configured, so
     # every web process shares the count.
-    "DEFAULT_THROTTLE_CLASSES": ["rest_framework.throttling.UserRateThrottle"],
+    "DEFAULT_THROTTLE_CLASSES": ["guilds.api.throttling.CountingRateThrottle"],
     "DEFAULT_THROTTLE_RATES": {"user": env_str("GUILDSTATS_API_RATE", "600/min")},
 }
 # Dashboard and leaderboard answers are cached this long (the issue allows at most 60 s).

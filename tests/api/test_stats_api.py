@@ -333,9 +333,10 @@ def test_dashboard_is_cached_for_a_while(api, key_for_guild, activity, frozen, i
     assert client.get(url).json()["totalMessages"] == 5  # stale for API_CACHE_SECONDS at most
 
 
-def test_callers_are_rate_limited(api, key_for_guild, settings):
+def test_callers_are_rate_limited(api, key_for_guild, settings, frozen):
     from rest_framework.settings import api_settings
-    from rest_framework.throttling import UserRateThrottle
+
+    from guilds.api.throttling import CountingRateThrottle as UserRateThrottle
 
     settings.REST_FRAMEWORK = {
         **settings.REST_FRAMEWORK,
@@ -347,8 +348,13 @@ def test_callers_are_rate_limited(api, key_for_guild, settings):
         client = api(key_for_guild)
         codes = [client.get(f"/api/guilds/{GUILD}/stats/overview").status_code for _ in range(5)]
         assert codes == [200, 200, 200, 429, 429]
+        refused = client.get(f"/api/guilds/{GUILD}/stats/overview")
+        assert refused["Retry-After"] == "60"  # the pinned origin is a minute's first instant
         other = create_api_key("other", [int(GUILD)])[1]  # another caller has its own budget
         assert api(other).get(f"/api/guilds/{GUILD}/stats/overview").status_code == 200
+        frozen.shift(timedelta(seconds=60))  # the next window: a new budget
+        codes = [client.get(f"/api/guilds/{GUILD}/stats/overview").status_code for _ in range(4)]
+        assert codes == [200, 200, 200, 429]
     finally:
         settings.REST_FRAMEWORK = {
             **settings.REST_FRAMEWORK,
