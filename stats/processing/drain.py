@@ -23,6 +23,7 @@ from django.db.models import Count
 from django.utils import timezone
 
 from core import telemetry as metrics
+from core.contract import GUILD_TYPES
 from core.events import StoredEvent
 from core.ids import EPOCH
 from core.registry import registry
@@ -180,10 +181,22 @@ _decode_json = msgspec.json.Decoder().decode
 
 
 def _load_events(batch_ids: list[int]) -> list[StoredEvent]:
-    # the bot token of each batch (GUILD_SYNC is scoped to its bot): one small query
-    tokens = dict(
-        IngestBatch.objects.filter(pk__in=batch_ids).values_list("pk", "bot_token_id")
-    )
+    return _with_bot_tokens(_read_events(batch_ids), batch_ids)
+
+
+def _with_bot_tokens(events: list[StoredEvent], batch_ids: list[int]) -> list[StoredEvent]:
+    """The bot token of each guild event's batch (GUILD_SYNC and GUILD_CREATE are scoped to
+    their bot): one small query, only for a chunk that holds one."""
+    if any(event.type in GUILD_TYPES for event in events):
+        tokens = dict(
+            IngestBatch.objects.filter(pk__in=batch_ids).values_list("pk", "bot_token_id")
+        )
+        for event in events:
+            event.bot_token_id = tokens.get(event.batch_id)
+    return events
+
+
+def _read_events(batch_ids: list[int]) -> list[StoredEvent]:
     if connection.vendor != "postgresql":
         rows = (
             Event.objects.filter(batch_id__in=batch_ids)
@@ -206,7 +219,6 @@ def _load_events(batch_ids: list[int]) -> list[StoredEvent]:
                 bot=isinstance(row[6], dict) and row[6].get("bot") is True,
                 batch_id=row[7],
                 shard_id=row[8],
-                bot_token_id=tokens.get(row[7]),
             )
             for row in rows
         ]
@@ -234,7 +246,6 @@ def _load_events(batch_ids: list[int]) -> list[StoredEvent]:
             bot,
             batch,
             shard,
-            tokens.get(batch),
         )
         for id_, type_, guild, user, channel, ms, data, bot, batch, shard in rows
     ]
