@@ -230,10 +230,7 @@ def main() -> int:
     from stats.rollups import fill as rollups
 
     with connection.cursor() as cursor:
-        cursor.execute(
-            "TRUNCATE metrics_snapshots, fill_state, stale_buckets, rollup_members, "
-            "rollup_channels, rollup_counts"
-        )
+        cursor.execute("TRUNCATE metrics_snapshots, fill_state, stale_buckets, rollup_parts")
     now = DAY_START + timedelta(days=1, hours=1)
     timings = {}
     total_started = time.perf_counter()

@@ -18,9 +18,7 @@ from stats.models.counters import (
 from stats.models.ledger import Event, IngestBatch, QuarantinedEvent, WorkerHeartbeat
 from stats.models.privacy import MemberOptOut, PrivacyAudit
 from stats.models.rollups import (
-    BucketChannel,
-    BucketCount,
-    BucketMember,
+    BucketParts,
     FillState,
     MetricsSnapshot,
     PeriodSummary,
@@ -29,9 +27,7 @@ from stats.models.rollups import (
 
 __all__ = [
     "ActivitySource",
-    "BucketChannel",
-    "BucketCount",
-    "BucketMember",
+    "BucketParts",
     "ChannelDailyStats",
     "Event",
     "FillState",

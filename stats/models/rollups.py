@@ -3,6 +3,7 @@ hours and days are summed from, and the API's period summaries."""
 
 from __future__ import annotations
 
+from django.contrib.postgres.fields import ArrayField
 from django.db import models
 from timescale.db.models.fields import TimescaleDateTimeField
 
@@ -82,71 +83,42 @@ class StaleBucket(models.Model):
         return f"{self.guild_id} at {self.period_start}"
 
 
-class BucketMember(models.Model):
-    """A member's counted activity in one 5-minute bucket: what hourly and daily snapshots are
-    summed from on PostgreSQL, so a day of raw events is read once, not once per granularity
-    (5-minute sums telescope exactly: voice seconds are differences of rounded instants)."""
+class BucketParts(models.Model):
+    """One guild's 5-minute bucket as hourly and daily snapshots are summed from it on
+    PostgreSQL: every member's, channel's, event type's and emoji's counted sums, as parallel
+    arrays (one row per bucket, written by the statement that fills the 5-minute snapshots), and
+    the bucket's totals. A day of raw events is thus read once, not once per granularity, and the
+    parts cost one row per bucket to write (5-minute sums telescope exactly: voice seconds are
+    differences of rounded instants)."""
 
     id = models.BigAutoField(primary_key=True)
     guild_id = models.BigIntegerField()
     bucket_start = models.DateTimeField()
-    user_id = models.BigIntegerField()
-    messages = models.BigIntegerField()
-    reactions = models.BigIntegerField()
-    voice_seconds = models.BigIntegerField()
+    total_messages = models.BigIntegerField()
+    total_voice_seconds = models.BigIntegerField()
+    total_reactions = models.BigIntegerField()
+    member_ids = ArrayField(models.BigIntegerField())
+    member_messages = ArrayField(models.BigIntegerField())
+    member_reactions = ArrayField(models.BigIntegerField())
+    member_voice = ArrayField(models.BigIntegerField())
+    channel_ids = ArrayField(models.BigIntegerField())
+    channel_messages = ArrayField(models.BigIntegerField())
+    channel_voice = ArrayField(models.BigIntegerField())
+    type_keys = ArrayField(models.TextField())
+    type_counts = ArrayField(models.BigIntegerField())
+    emoji_keys = ArrayField(models.TextField())
+    emoji_counts = ArrayField(models.BigIntegerField())
 
     class Meta:
-        db_table = "rollup_members"
-        indexes = [
-            models.Index(fields=["bucket_start"], name="rollup_members_time"),
-            models.Index(fields=["guild_id", "bucket_start"], name="rollup_members_guild"),
+        db_table = "rollup_parts"
+        constraints = [
+            # also the index days and per-guild refreshes read by
+            models.UniqueConstraint(fields=["guild_id", "bucket_start"], name="rollup_parts_unique")
         ]
+        indexes = [models.Index(fields=["bucket_start"], name="rollup_parts_time")]
 
     def __str__(self) -> str:
-        return f"{self.user_id} in {self.guild_id} at {self.bucket_start}"
-
-
-class BucketChannel(models.Model):
-    """A channel's counted activity in one 5-minute bucket (see ``BucketMember``)."""
-
-    id = models.BigAutoField(primary_key=True)
-    guild_id = models.BigIntegerField()
-    bucket_start = models.DateTimeField()
-    channel_id = models.BigIntegerField()
-    messages = models.BigIntegerField()
-    voice_seconds = models.BigIntegerField()
-
-    class Meta:
-        db_table = "rollup_channels"
-        indexes = [
-            models.Index(fields=["bucket_start"], name="rollup_channels_time"),
-            models.Index(fields=["guild_id", "bucket_start"], name="rollup_channels_guild"),
-        ]
-
-    def __str__(self) -> str:
-        return f"{self.channel_id} in {self.guild_id} at {self.bucket_start}"
-
-
-class BucketCount(models.Model):
-    """Events by type (``kind`` "type") and counted reactions by emoji (``kind`` "emoji") in
-    one 5-minute bucket (see ``BucketMember``)."""
-
-    id = models.BigAutoField(primary_key=True)
-    guild_id = models.BigIntegerField()
-    bucket_start = models.DateTimeField()
-    kind = models.CharField(max_length=5)
-    key = models.CharField(max_length=100)
-    n = models.BigIntegerField()
-
-    class Meta:
-        db_table = "rollup_counts"
-        indexes = [
-            models.Index(fields=["bucket_start"], name="rollup_counts_time"),
-            models.Index(fields=["guild_id", "bucket_start"], name="rollup_counts_guild"),
-        ]
-
-    def __str__(self) -> str:
-        return f"{self.kind} {self.key} in {self.guild_id} at {self.bucket_start}"
+        return f"parts of {self.guild_id} at {self.bucket_start}"
 
 
 class PeriodSummary(models.Model):

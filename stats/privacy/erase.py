@@ -15,7 +15,7 @@ from datetime import datetime, timedelta
 from typing import Any
 
 from django.conf import settings
-from django.db import transaction
+from django.db import connection, transaction
 from django.db.models import Q
 from django.utils import timezone
 
@@ -24,7 +24,7 @@ from guilds.models import Guild
 from invites.models import Invite, InviterStats, MemberJoin, MemberLifecycle
 from moderation.models import ModerationCase
 from stats.models import (
-    BucketMember,
+    BucketParts,
     Event,
     FillState,
     MemberDailyStats,
@@ -95,7 +95,7 @@ def _buckets_counting(guild_id: int, user_id: int, now: datetime) -> set[datetim
     member = Q(guild_id=guild_id, user_id=user_id)
     starts: set[datetime] = set()
     starts.update(Event.objects.filter(member).values_list("timestamp", flat=True))
-    starts.update(BucketMember.objects.filter(member).values_list("bucket_start", flat=True))
+    starts.update(_parts_naming(guild_id, user_id).values_list("bucket_start", flat=True))
     starts.update(SnapshotActivity.objects.filter(member).values_list("period_start", flat=True))
     snapshots = naming(MetricsSnapshot.objects.filter(guild_id=guild_id), "data", user_id)
     starts.update(snapshots.values_list("period_start", flat=True))
@@ -125,11 +125,11 @@ def _erase_rows(guild_id: int, user_id: int) -> dict[str, int]:
         ("voice_sessions", VoiceSession),
         ("voice_session_log", VoiceSessionLog),
         ("snapshot_activity", SnapshotActivity),
-        ("rollup_members", BucketMember),
         ("member_joins", MemberJoin),
         ("member_lifecycle", MemberLifecycle),
     ):
         report[label] = model.objects.filter(member).delete()[0]
+    report["rollup_parts"] = _erase_from_parts(guild_id, user_id)
     report["inviter_stats"] = InviterStats.objects.filter(in_guild, inviter_id=user_id).delete()[0]
     inviter = Q(in_guild, inviter_id=user_id)
     report["invites_unlinked"] = Invite.objects.filter(inviter).update(
@@ -149,6 +149,38 @@ def _erase_rows(guild_id: int, user_id: int) -> dict[str, int]:
         owner_id=None
     )
     return report
+
+
+def _parts_naming(guild_id: int, user_id: int):
+    """The 5-minute rollup parts that list the member (only PostgreSQL's engine writes them)."""
+    parts = BucketParts.objects.filter(guild_id=guild_id)
+    if connection.vendor != "postgresql":
+        return parts.none()
+    return parts.filter(member_ids__contains=[user_id])
+
+
+def _erase_from_parts(guild_id: int, user_id: int) -> int:
+    """Take the member out of the parts that list them (the sums of the buckets recomputed next
+    are rewritten anyway; the others keep their totals, as their snapshots do)."""
+    if not _parts_naming(guild_id, user_id).exists():
+        return 0
+    with connection.cursor() as cursor:
+        cursor.execute(
+            """
+            UPDATE rollup_parts p
+            SET (member_ids, member_messages, member_reactions, member_voice) = (
+              SELECT coalesce(array_agg(u.i ORDER BY u.o), '{}'),
+                     coalesce(array_agg(u.m ORDER BY u.o), '{}'),
+                     coalesce(array_agg(u.r ORDER BY u.o), '{}'),
+                     coalesce(array_agg(u.v ORDER BY u.o), '{}')
+              FROM unnest(p.member_ids, p.member_messages, p.member_reactions, p.member_voice)
+                   WITH ORDINALITY u(i, m, r, v, o)
+              WHERE u.i <> %(user)s)
+            WHERE p.guild_id = %(guild)s AND p.member_ids @> ARRAY[%(user)s]::bigint[]
+            """,
+            {"guild": guild_id, "user": user_id},
+        )
+        return cursor.rowcount
 
 
 def _erase_from_cases(guild_id: int, user_id: int) -> dict[str, int]:

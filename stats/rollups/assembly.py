@@ -1,22 +1,25 @@
-"""The end of every rollup statement (``engine_sql``): per-bucket JSON built with window
-functions and ``jsonb_*_agg`` from the CTEs members, channels, types, emojis and totals, inserted
-as ``metrics_snapshots`` rows."""
+"""The end of every rollup statement (``engine_sql``): from the CTEs ``members``, ``channels``,
+``types``, ``emojis`` and ``totals`` (one row per guild, bucket and key), one row per bucket
+(``buckets``: the sums, the top tens as JSON, and every key and sum as arrays, which are the
+5-minute parts that hours and days are summed from), inserted as ``metrics_snapshots`` rows.
+
+Each per-key CTE is reduced to one row per bucket by a single aggregation that yields both its
+JSON and its arrays. The top tens are ranked by a window over the same rows; the arrays need no
+order (a longer bucket unnests and ranks them again)."""
 
 TOP = 10
 # metrics_snapshots' totals are 32-bit (a compressed hypertable's columns cannot be widened):
 # a bucket whose bot snapshots add up past that saturates there (the counters are 64-bit).
 INT_MAX = 2**31 - 1
 
-ASSEMBLY = f"""
-types_json AS (
-  SELECT guild_id, bstart, bend, jsonb_object_agg(key, n) AS j
-  FROM types GROUP BY guild_id, bstart, bend
-),
-members_json AS (
+BUCKETS = f"""
+member_rows AS (
   SELECT guild_id, bstart, bend, count(*) AS active,
+         array_agg(user_id) AS member_ids, array_agg(m) AS member_messages,
+         array_agg(r) AS member_reactions, array_agg(v) AS member_voice,
          jsonb_agg(jsonb_build_object('userId', user_id::text, 'messages', m, 'reactions', r,
                                       'voiceSeconds', v) ORDER BY rank)
-           FILTER (WHERE rank <= {TOP}) AS j
+           FILTER (WHERE rank <= {TOP}) AS top
   FROM (
     SELECT *, row_number() OVER (PARTITION BY guild_id, bstart
                                  ORDER BY m + r DESC, v DESC, user_id) AS rank
@@ -24,8 +27,10 @@ members_json AS (
   ) ranked
   GROUP BY guild_id, bstart, bend
 ),
-channels_json AS (
+channel_rows AS (
   SELECT guild_id, bstart, bend,
+         array_agg(channel_id) AS channel_ids, array_agg(m) AS channel_messages,
+         array_agg(v) AS channel_voice,
          jsonb_agg(jsonb_build_object('channelId', channel_id::text, 'messages', m,
                                       'voiceSeconds', v) ORDER BY rank)
            FILTER (WHERE rank <= {TOP}) AS top,
@@ -37,32 +42,69 @@ channels_json AS (
   ) ranked
   GROUP BY guild_id, bstart, bend
 ),
-emojis_json AS (
-  SELECT guild_id, bstart, bend, jsonb_object_agg(key, n) AS j
+type_rows AS (
+  SELECT guild_id, bstart, bend, array_agg(key) AS type_keys, array_agg(n) AS type_counts,
+         jsonb_object_agg(key, n) AS j
+  FROM types GROUP BY guild_id, bstart, bend
+),
+emoji_rows AS (
+  SELECT guild_id, bstart, bend, array_agg(key) AS emoji_keys, array_agg(n) AS emoji_counts,
+         jsonb_object_agg(key, n) AS j
   FROM emojis GROUP BY guild_id, bstart, bend
 ),
 buckets AS (
-  SELECT guild_id, bstart, bend FROM types_json
-  UNION SELECT guild_id, bstart, bend FROM members_json
-  UNION SELECT guild_id, bstart, bend FROM totals WHERE m + v + r > 0
-)
+  SELECT k.guild_id, k.bstart, k.bend, coalesce(t.m, 0) AS m, coalesce(t.v, 0) AS v,
+         coalesce(t.r, 0) AS r, coalesce(mr.active, 0) AS active,
+         mr.member_ids, mr.member_messages, mr.member_reactions, mr.member_voice,
+         mr.top AS top_members,
+         cr.channel_ids, cr.channel_messages, cr.channel_voice, cr.top AS top_channels,
+         cr.voice AS voice_by_channel,
+         tr.type_keys, tr.type_counts, tr.j AS by_type,
+         er.emoji_keys, er.emoji_counts, er.j AS by_emoji
+  FROM (
+    SELECT guild_id, bstart, bend FROM type_rows
+    UNION SELECT guild_id, bstart, bend FROM member_rows
+    UNION SELECT guild_id, bstart, bend FROM totals WHERE m + v + r > 0
+  ) k
+  LEFT JOIN totals t USING (guild_id, bstart, bend)
+  LEFT JOIN member_rows mr USING (guild_id, bstart, bend)
+  LEFT JOIN channel_rows cr USING (guild_id, bstart, bend)
+  LEFT JOIN type_rows tr USING (guild_id, bstart, bend)
+  LEFT JOIN emoji_rows er USING (guild_id, bstart, bend)
+)"""
+
+# Only 5-minute statements keep their buckets' keys and sums (see ``stats.models.BucketParts``).
+WRITE_PARTS = """,
+write_parts AS (
+  INSERT INTO rollup_parts (guild_id, bucket_start, total_messages, total_voice_seconds,
+                            total_reactions, member_ids, member_messages, member_reactions,
+                            member_voice, channel_ids, channel_messages, channel_voice,
+                            type_keys, type_counts, emoji_keys, emoji_counts)
+  SELECT guild_id, bstart, m, v, r, coalesce(member_ids, '{}'), coalesce(member_messages, '{}'),
+         coalesce(member_reactions, '{}'), coalesce(member_voice, '{}'),
+         coalesce(channel_ids, '{}'), coalesce(channel_messages, '{}'),
+         coalesce(channel_voice, '{}'), coalesce(type_keys, '{}'), coalesce(type_counts, '{}'),
+         coalesce(emoji_keys, '{}'), coalesce(emoji_counts, '{}')
+  FROM buckets
+)"""
+
+INSERT = f"""
 INSERT INTO metrics_snapshots (guild_id, period_type, period_start, period_end, total_messages,
                                total_voice_seconds, total_reactions, unique_active_users, data,
                                created_at)
-SELECT k.guild_id, %(period_type)s, k.bstart, k.bend,
-       least(coalesce(t.m, 0), {INT_MAX}), least(coalesce(t.v, 0), {INT_MAX}),
-       least(coalesce(t.r, 0), {INT_MAX}), coalesce(mj.active, 0),
+SELECT guild_id, %(period_type)s, bstart, bend,
+       least(m, {INT_MAX}), least(v, {INT_MAX}), least(r, {INT_MAX}), active,
        jsonb_build_object(
-         'countsByType', coalesce(tj.j, '{{}}'),
-         'topChannels', coalesce(cj.top, '[]'),
-         'topMembers', coalesce(mj.j, '[]'),
-         'voiceSecondsByChannel', coalesce(cj.voice, '{{}}'),
-         'reactionsByEmoji', coalesce(ej.j, '{{}}')),
+         'countsByType', coalesce(by_type, '{{}}'),
+         'topChannels', coalesce(top_channels, '[]'),
+         'topMembers', coalesce(top_members, '[]'),
+         'voiceSecondsByChannel', coalesce(voice_by_channel, '{{}}'),
+         'reactionsByEmoji', coalesce(by_emoji, '{{}}')),
        now()
-FROM buckets k
-LEFT JOIN totals t USING (guild_id, bstart, bend)
-LEFT JOIN types_json tj USING (guild_id, bstart, bend)
-LEFT JOIN members_json mj USING (guild_id, bstart, bend)
-LEFT JOIN channels_json cj USING (guild_id, bstart, bend)
-LEFT JOIN emojis_json ej USING (guild_id, bstart, bend)
+FROM buckets
 """
+
+
+def assembly(*, write_parts: bool) -> str:
+    """The statement's end: the per-bucket rows, the parts (5-minute statements), the insert."""
+    return BUCKETS + (WRITE_PARTS if write_parts else "") + INSERT

@@ -1,19 +1,20 @@
 """PostgreSQL engine of the rollups: one INSERT … SELECT per range.
 
-The same rules as ``rollup_compute.compute_in_python`` (the reference; a test fills the same
+The same rules as ``engine_python.compute_in_python`` (the reference; a test fills the same
 data with both and compares whole tables), written set-based so that PostgreSQL does the work.
 
-* 5-minute buckets read the raw events once: one scan grouped four ways at once (GROUPING SETS:
-  by type, member, channel, emoji), voice sessions split into buckets with ``generate_series``,
-  bot snapshot rows. Besides the snapshots, the same statement stores these per-bucket parts
-  (``rollup_members``, ``rollup_channels``, ``rollup_counts``).
-* Hourly and daily buckets sum those parts and the 5-minute totals instead of reading a day of
-  raw events again: 5-minute sums add up exactly (voice seconds are differences of rounded
-  instants, which telescope), and every zone's midnight falls on a 5-minute boundary.
+* 5-minute buckets read the raw events once, in one aggregation at the finest grain the rules
+  need (guild, bucket, type, member, channel, emoji); the per-guild rules (bots, excluded
+  channels, the switch to bot snapshots) then apply to those groups, far fewer than the events,
+  and members, channels, types and emojis are summed from them. Voice sessions are split into
+  buckets with ``generate_series``; bot snapshot rows are added. Besides the snapshots, the same
+  statement stores each bucket's keys and sums as one row of arrays (``rollup_parts``).
+* Hourly and daily buckets unnest and sum those parts instead of reading a day of raw events
+  again: 5-minute sums add up exactly (voice seconds are differences of rounded instants, which
+  telescope), and every zone's midnight falls on a 5-minute boundary.
 
-Both shapes end in the same assembly: per-bucket JSON built with window functions and
-``jsonb_*_agg``. Buckets: ``date_bin`` on the Unix epoch for 5 minutes and hours, the guild's
-local day (``AT TIME ZONE``) for days.
+Both shapes end in the same assembly (``assembly.py``). Buckets: ``date_bin`` on the Unix epoch
+for 5 minutes and hours, the guild's local day (``AT TIME ZONE``) for days.
 """
 
 from __future__ import annotations
@@ -24,9 +25,11 @@ from typing import TYPE_CHECKING
 
 from django.db import connection
 
+from core.contract import COVERAGE_TYPES
+from core.ids import EPOCH
 from guilds.models import Guild
 from stats.processing.voice import session_cap
-from stats.rollups.assembly import ASSEMBLY
+from stats.rollups.assembly import assembly
 
 if TYPE_CHECKING:
     from stats.rollups.buckets import Granularity
@@ -45,24 +48,6 @@ def _bounds(granularity: Granularity, t: str, zone: str) -> tuple[str, str]:
         return start, f"({start} + {step})"
     local = f"date_trunc('day', {t} AT TIME ZONE {zone})"
     return f"({local} AT TIME ZONE {zone})", f"(({local} + interval '1 day') AT TIME ZONE {zone})"
-
-
-def _voice_buckets(granularity: Granularity) -> str:
-    """A LATERAL source of (bstart, bend) for every bucket that session ``v`` overlaps."""
-    if granularity.size is not None:
-        step = f"interval '{int(granularity.size.total_seconds())} seconds'"
-        return (
-            f"SELECT gs AS bstart, gs + {step} AS bend FROM generate_series("
-            f"date_bin({step}, greatest(v.s, %(lo)s), {ORIGIN}), "
-            f"least(v.t, %(until)s) - interval '1 microsecond', {step}) gs"
-        )
-    return (
-        "SELECT d AT TIME ZONE v.zone AS bstart, "
-        "(d + interval '1 day') AT TIME ZONE v.zone AS bend "
-        "FROM generate_series(date_trunc('day', greatest(v.s, %(lo)s) AT TIME ZONE v.zone), "
-        "(least(v.t, %(until)s) - interval '1 microsecond') AT TIME ZONE v.zone, "
-        "interval '1 day') d"
-    )
 
 
 def compute(
@@ -84,25 +69,27 @@ def compute(
         "zones": _known_zones(),
     }
     only = "" if guild_ids is None else " AND {a}.guild_id = ANY(%(guilds)s)"
-    if granularity.size is not None and granularity.size <= PART_SIZE:
-        sources = _from_events(granularity, only)
-    else:
-        sources = _from_parts(granularity, only)
+    from_events = granularity.size is not None and granularity.size <= PART_SIZE
     with connection.cursor() as cursor:
         # In-memory aggregation over a range's few hundred thousand rows.
         cursor.execute("SET LOCAL work_mem = '256MB'")
-        if sources.startswith(PARTS_WRITTEN):
-            # The raw events join small per-guild tables (settings, bots, excluded channels):
-            # hash joins. The planner's estimates for the CTEs are poor, and it otherwise picks
-            # merge joins that sort the range's events over and over.
-            cursor.execute("SET LOCAL enable_mergejoin = off")
-            for table in ("rollup_members", "rollup_channels", "rollup_counts"):
-                cursor.execute(
-                    f"DELETE FROM {table} p WHERE p.bucket_start >= %(after)s "
-                    f"AND p.bucket_start < %(until)s{only.format(a='p')}",
-                    params,
-                )
-        cursor.execute(sources + ASSEMBLY, params)
+        # The planner's row estimates for these CTEs are far too high (it cannot know how few
+        # groups the events make): it would JIT-compile the statement, which cost seconds per
+        # range, more than running it.
+        cursor.execute("SET LOCAL jit = off")
+        cursor.execute("SET LOCAL enable_mergejoin = off")
+        if from_events:
+            # A 5-minute range is whole buckets: the parts of its buckets are written again.
+            assert (after - EPOCH) % PART_SIZE == timedelta(0) == (until - EPOCH) % PART_SIZE
+            cursor.execute(
+                f"DELETE FROM rollup_parts p WHERE p.bucket_start >= %(after)s "
+                f"AND p.bucket_start < %(until)s{only.format(a='p')}",
+                params,
+            )
+            statement = _from_events(granularity, only)
+        else:
+            statement = _from_parts(granularity, only)
+        cursor.execute(statement + assembly(write_parts=from_events), params)
         return cursor.rowcount
 
 
@@ -121,7 +108,6 @@ def _known_zones() -> list[str]:
 
 
 PART_SIZE = timedelta(minutes=5)
-PARTS_WRITTEN = "-- writes parts\n"
 
 SETTINGS = f"""
 settings AS (
@@ -131,59 +117,74 @@ settings AS (
   FROM {Guild._meta.db_table}
 )"""
 
+COUNTED_TYPES = "('MESSAGE_CREATE', 'MESSAGE_REACTION_ADD')"
+SKIPPED_TYPES = ", ".join(f"'{t}'" for t in sorted(COVERAGE_TYPES))
+
 
 def _from_events(granularity: Granularity, only: str) -> str:
-    """CTEs members, channels, types, emojis, totals of 5-minute buckets, from raw events,
-    voice sessions and bot snapshot rows; they are also written as parts."""
-    ev_start, ev_end = _bounds(granularity, "e.timestamp", "z.zone")
-    sa_start, sa_end = _bounds(granularity, "sa.period_start", "z.zone")
-    return f"""{PARTS_WRITTEN}WITH
+    """CTEs members, channels, types, emojis, totals of 5-minute buckets, from raw events, voice
+    sessions and bot snapshot rows."""
+    ev_start, _ = _bounds(granularity, "e.timestamp", "")
+    sa_start, sa_end = _bounds(granularity, "sa.period_start", "")
+    step = f"interval '{int(PART_SIZE.total_seconds())} seconds'"
+    return f"""WITH
 {SETTINGS},
-excluded AS (
-  SELECT DISTINCT s.guild_id, x.value::bigint AS channel_id
-  FROM settings s,
-       jsonb_array_elements_text(CASE WHEN jsonb_typeof(s.excluded_channel_ids) = 'array'
-                                      THEN s.excluded_channel_ids ELSE '[]' END) x
-  WHERE x.value ~ '^[0-9]{{1,18}}$'
+-- The guilds whose rules differ from the default (bots not counted, no excluded channel,
+-- raw activity counted): one row each, so that an event costs one lookup for them all.
+rules AS (
+  SELECT coalesce(s.guild_id, a.guild_id) AS guild_id, coalesce(s.count_bots, false) AS count_bots,
+         a.snapshots_since,
+         ARRAY(SELECT x.value::bigint
+               FROM jsonb_array_elements_text(
+                      CASE WHEN jsonb_typeof(s.excluded_channel_ids) = 'array'
+                           THEN s.excluded_channel_ids ELSE '[]' END) x
+               WHERE x.value ~ '^[0-9]{{1,18}}$') AS excluded
+  FROM (SELECT * FROM settings WHERE count_bots OR excluded_channel_ids <> '[]') s
+  FULL JOIN activity_sources a ON a.guild_id = s.guild_id
 ),
 bots AS (SELECT guild_id, user_id FROM member_stats WHERE is_bot),
-ev AS (
-  SELECT e.guild_id, {ev_start} AS bstart, {ev_end} AS bend, e.type, e.user_id, e.channel_id,
-         (e.user_id IS NOT NULL
-          AND ((e.type = 'MESSAGE_CREATE' AND e.channel_id IS NOT NULL)
-               OR e.type = 'MESSAGE_REACTION_ADD')
-          AND (coalesce(z.count_bots, false) OR b.user_id IS NULL)
-          AND x.channel_id IS NULL
-          AND (a.snapshots_since IS NULL OR e.timestamp < a.snapshots_since)) AS counted,
-         CASE WHEN e.type = 'MESSAGE_REACTION_ADD' THEN
-           left(CASE jsonb_typeof(e.data -> 'emoji')
-             WHEN 'string' THEN nullif(e.data ->> 'emoji', '')
-             WHEN 'object' THEN coalesce(nullif(e.data -> 'emoji' ->> 'name', ''),
-                                         nullif(e.data -> 'emoji' ->> 'id', ''))
+-- The one pass over the raw events, grouped at the finest grain the rules need. Whether an
+-- event counts is decided per event by hash lookups in small per-guild tables (bots, excluded
+-- channels, the switch to bot snapshots); an event that does not count keeps only its type, so
+-- the groups are few (the member, channel and emoji of counted events only).
+fine AS MATERIALIZED (
+  SELECT guild_id, bstart, type,
+         CASE WHEN ok THEN user_id END AS user_id,
+         CASE WHEN ok AND type = 'MESSAGE_CREATE' THEN channel_id END AS channel_id,
+         CASE WHEN ok AND type = 'MESSAGE_REACTION_ADD' THEN
+           left(CASE jsonb_typeof(data -> 'emoji')
+             WHEN 'string' THEN nullif(data ->> 'emoji', '')
+             WHEN 'object' THEN coalesce(nullif(data -> 'emoji' ->> 'name', ''),
+                                         nullif(data -> 'emoji' ->> 'id', ''))
            END, 100)
-         END AS emoji
-  FROM events e
-  LEFT JOIN settings z ON z.guild_id = e.guild_id
-  LEFT JOIN bots b ON b.guild_id = e.guild_id AND b.user_id = e.user_id
-  LEFT JOIN excluded x ON x.guild_id = e.guild_id AND x.channel_id = e.channel_id
-  LEFT JOIN activity_sources a ON a.guild_id = e.guild_id
-  WHERE e.timestamp >= %(lo)s AND e.timestamp < %(until)s{only.format(a="e")}
-    AND e.type <> 'COLLECTOR_HEARTBEAT'
+         END AS emoji,
+         count(*) AS n
+  FROM (
+    SELECT e.guild_id, {ev_start} AS bstart, e.type, e.user_id, e.channel_id, e.data,
+           (e.user_id IS NOT NULL
+            AND ((e.type = 'MESSAGE_CREATE' AND e.channel_id IS NOT NULL)
+                 OR e.type = 'MESSAGE_REACTION_ADD')
+            AND (coalesce(z.count_bots, false) OR b.user_id IS NULL)
+            AND NOT coalesce(e.channel_id = ANY(z.excluded), false)
+            AND (z.snapshots_since IS NULL OR e.timestamp < z.snapshots_since)) AS ok
+    FROM events e
+    LEFT JOIN rules z ON z.guild_id = e.guild_id
+    LEFT JOIN bots b ON b.guild_id = e.guild_id AND b.user_id = e.user_id
+    WHERE e.timestamp >= %(after)s AND e.timestamp < %(until)s{only.format(a="e")}
+      AND e.type NOT IN ({SKIPPED_TYPES})
+  ) e
+  GROUP BY 1, 2, 3, 4, 5, 6
 ),
-grouped AS (
-  SELECT guild_id, bstart, bend, type, user_id, channel_id, emoji,
-         GROUPING(type, user_id, channel_id, emoji) AS grp,
-         count(*) AS n,
-         count(*) FILTER (WHERE counted AND type = 'MESSAGE_CREATE') AS messages,
-         count(*) FILTER (WHERE counted AND type = 'MESSAGE_REACTION_ADD') AS reactions
-  FROM ev
-  WHERE bend > %(after)s AND bend <= %(until)s
-  GROUP BY guild_id, bstart, bend, GROUPING SETS ((type), (user_id), (channel_id), (emoji))
+counted AS (
+  SELECT guild_id, bstart, user_id, channel_id, emoji,
+         CASE WHEN type = 'MESSAGE_CREATE' THEN n ELSE 0 END AS m,
+         CASE WHEN type = 'MESSAGE_REACTION_ADD' THEN n ELSE 0 END AS r
+  FROM fine WHERE user_id IS NOT NULL
 ),
 sessions AS (
   SELECT guild_id, user_id, channel_id, started_at AS s, ended_at AS t
   FROM voice_session_log l
-  WHERE started_at < %(until)s AND ended_at > %(lo)s{only.format(a="l")}
+  WHERE started_at < %(until)s AND ended_at > %(after)s{only.format(a="l")}
   UNION ALL
   SELECT guild_id, user_id, channel_id, joined_at, least(%(now)s, joined_at + %(cap)s)
   FROM voice_sessions o
@@ -191,130 +192,101 @@ sessions AS (
 ),
 counted_sessions AS (
   SELECT v.guild_id, v.user_id, v.channel_id, v.s,
-         CASE WHEN a.snapshots_since IS NULL THEN v.t ELSE least(v.t, a.snapshots_since) END AS t,
-         coalesce(z.zone, 'UTC') AS zone
+         CASE WHEN z.snapshots_since IS NULL THEN v.t ELSE least(v.t, z.snapshots_since) END AS t
   FROM sessions v
-  LEFT JOIN settings z ON z.guild_id = v.guild_id
+  LEFT JOIN rules z ON z.guild_id = v.guild_id
   LEFT JOIN bots b ON b.guild_id = v.guild_id AND b.user_id = v.user_id
-  LEFT JOIN excluded x ON x.guild_id = v.guild_id AND x.channel_id = v.channel_id
-  LEFT JOIN activity_sources a ON a.guild_id = v.guild_id
-  WHERE (coalesce(z.count_bots, false) OR b.user_id IS NULL) AND x.channel_id IS NULL
+  WHERE (coalesce(z.count_bots, false) OR b.user_id IS NULL)
+    AND NOT coalesce(v.channel_id = ANY(z.excluded), false)
 ),
 voice AS (
-  SELECT v.guild_id, v.user_id, v.channel_id, k.bstart, k.bend,
-         {MARK.format(t="least(v.t, k.bend)")} - {MARK.format(t="greatest(v.s, k.bstart)")}
-           AS seconds
-  FROM counted_sessions v, LATERAL ({_voice_buckets(granularity)}) k
-  WHERE v.t > v.s AND v.t > %(lo)s AND k.bend > %(after)s AND k.bend <= %(until)s
+  SELECT v.guild_id, v.user_id, v.channel_id, k.bstart, k.bstart + {step} AS bend,
+         ({MARK.format(t=f"least(v.t, k.bstart + {step})")}
+           - {MARK.format(t="greatest(v.s, k.bstart)")})::bigint AS seconds
+  FROM counted_sessions v,
+       LATERAL generate_series(date_bin({step}, greatest(v.s, %(after)s), {ORIGIN}),
+                               least(v.t, %(until)s) - interval '1 microsecond', {step}) k(bstart)
+  WHERE v.t > v.s AND v.t > %(after)s
 ),
-snap AS (
+snap_in AS (
   SELECT sa.guild_id, {sa_start} AS bstart, {sa_end} AS bend, sa.user_id, sa.channel_id,
          sa.emoji, sa.messages, sa.voice_seconds, sa.reactions
   FROM snapshot_activity sa
-  LEFT JOIN settings z ON z.guild_id = sa.guild_id
-  WHERE sa.period_start >= %(lo)s AND sa.period_start < %(until)s{only.format(a="sa")}
+  WHERE sa.period_start >= %(after)s AND sa.period_start < %(until)s{only.format(a="sa")}
 ),
-snap_in AS (SELECT * FROM snap WHERE bend > %(after)s AND bend <= %(until)s),
 members AS (
-  SELECT guild_id, bstart, bend, user_id, sum(m) AS m, sum(r) AS r, sum(v) AS v
+  SELECT guild_id, bstart, bstart + {step} AS bend, user_id,
+         sum(m)::bigint AS m, sum(r)::bigint AS r, sum(v)::bigint AS v
   FROM (
-    SELECT guild_id, bstart, bend, user_id, messages AS m, reactions AS r, 0 AS v
-    FROM grouped WHERE grp = 11 AND user_id IS NOT NULL
+    SELECT guild_id, bstart, user_id, m, r, 0 AS v FROM counted
     UNION ALL
-    SELECT guild_id, bstart, bend, user_id, 0, 0, seconds FROM voice
+    SELECT guild_id, bstart, user_id, 0, 0, seconds FROM voice
     UNION ALL
-    SELECT guild_id, bstart, bend, user_id, messages, reactions, voice_seconds
+    SELECT guild_id, bstart, user_id, messages, reactions, voice_seconds
     FROM snap_in WHERE user_id IS NOT NULL
   ) u
-  GROUP BY guild_id, bstart, bend, user_id
+  GROUP BY guild_id, bstart, user_id
   HAVING sum(m) + sum(r) + sum(v) > 0
 ),
 channels AS (
-  SELECT guild_id, bstart, bend, channel_id, sum(m) AS m, sum(v) AS v
+  SELECT guild_id, bstart, bstart + {step} AS bend, channel_id,
+         sum(m)::bigint AS m, sum(v)::bigint AS v
   FROM (
-    SELECT guild_id, bstart, bend, channel_id, messages AS m, 0 AS v
-    FROM grouped WHERE grp = 13 AND channel_id IS NOT NULL
+    SELECT guild_id, bstart, channel_id, m, 0 AS v FROM counted WHERE m > 0
     UNION ALL
-    SELECT guild_id, bstart, bend, channel_id, 0, seconds FROM voice
+    SELECT guild_id, bstart, channel_id, 0, seconds FROM voice
     UNION ALL
-    SELECT guild_id, bstart, bend, channel_id, messages, voice_seconds
+    SELECT guild_id, bstart, channel_id, messages, voice_seconds
     FROM snap_in WHERE channel_id IS NOT NULL
   ) u
-  GROUP BY guild_id, bstart, bend, channel_id
+  GROUP BY guild_id, bstart, channel_id
   HAVING sum(m) + sum(v) > 0
 ),
-types AS (SELECT guild_id, bstart, bend, type AS key, n FROM grouped WHERE grp = 7),
+types AS (
+  SELECT guild_id, bstart, bstart + {step} AS bend, type AS key, sum(n)::bigint AS n
+  FROM fine GROUP BY guild_id, bstart, type
+),
 emojis AS (
-  SELECT guild_id, bstart, bend, key, sum(n) AS n
+  SELECT guild_id, bstart, bstart + {step} AS bend, key, sum(n)::bigint AS n
   FROM (
-    SELECT guild_id, bstart, bend, emoji AS key, reactions AS n
-    FROM grouped WHERE grp = 14 AND emoji IS NOT NULL
+    SELECT guild_id, bstart, emoji AS key, r AS n FROM counted WHERE emoji IS NOT NULL
     UNION ALL
-    SELECT guild_id, bstart, bend, emoji, reactions FROM snap_in WHERE emoji <> ''
+    SELECT guild_id, bstart, emoji, reactions FROM snap_in WHERE emoji <> ''
   ) u
-  GROUP BY guild_id, bstart, bend, key
+  GROUP BY guild_id, bstart, key
   HAVING sum(n) > 0
 ),
 totals AS (
-  SELECT guild_id, bstart, bend, sum(m) AS m, sum(v) AS v, sum(r) AS r
+  SELECT guild_id, bstart, bstart + {step} AS bend,
+         sum(m)::bigint AS m, sum(v)::bigint AS v, sum(r)::bigint AS r
   FROM (
-    SELECT guild_id, bstart, bend, messages AS m, 0 AS v, reactions AS r
-    FROM grouped WHERE grp = 11
+    SELECT guild_id, bstart, m, 0 AS v, r FROM counted
     UNION ALL
-    SELECT guild_id, bstart, bend, 0, seconds, 0 FROM voice
+    SELECT guild_id, bstart, 0, seconds, 0 FROM voice
     UNION ALL
-    SELECT guild_id, bstart, bend, messages, voice_seconds, reactions FROM snap_in
+    SELECT guild_id, bstart, messages, voice_seconds, reactions FROM snap_in
     WHERE user_id IS NULL AND channel_id IS NULL AND emoji = ''
   ) u
-  GROUP BY guild_id, bstart, bend
-),
-write_members AS (
-  INSERT INTO rollup_members (guild_id, bucket_start, user_id, messages, reactions,
-                              voice_seconds)
-  SELECT guild_id, bstart, user_id, m, r, v FROM members
-),
-write_channels AS (
-  INSERT INTO rollup_channels (guild_id, bucket_start, channel_id, messages, voice_seconds)
-  SELECT guild_id, bstart, channel_id, m, v FROM channels
-),
-write_counts AS (
-  INSERT INTO rollup_counts (guild_id, bucket_start, kind, key, n)
-  SELECT guild_id, bstart, 'type', key, n FROM types
-  UNION ALL
-  SELECT guild_id, bstart, 'emoji', key, n FROM emojis
+  GROUP BY guild_id, bstart
 ),"""
 
 
 def _from_parts(granularity: Granularity, only: str) -> str:
     """CTEs members, channels, types, emojis, totals of hourly or daily buckets, summed from the
-    5-minute parts and totals.
+    5-minute parts.
 
     Hours read every guild's parts of the range. Days are driven by the guilds whose local day
-    ends in the range (``days``): their parts are read by the (guild, bucket) index, so a run
+    ends in the range (``days``): their parts are read by the (guild, bucket) key, so a run
     every 15 minutes reads only the guilds whose midnight just passed, once each.
     """
     if granularity.size is not None:
-        span, end = _bounds(granularity, "p.bucket_start", "")
-        snap_span, snap_end = _bounds(granularity, "p.period_start", "")
-
-        def rows(table: str, time_column: str, extra: str = "") -> str:
-            start, stop = (span, end) if time_column == "bucket_start" else (snap_span, snap_end)
-            return (
-                f"SELECT p.*, {start} AS bstart, {stop} AS bend FROM {table} p "
-                f"WHERE p.{time_column} >= %(after)s AND p.{time_column} < %(until)s"
-                f"{only.format(a='p')}{extra}"
-            )
-
+        start, end = _bounds(granularity, "p.bucket_start", "")
         days = ""
+        parts = (
+            f"SELECT p.*, {start} AS bstart, {end} AS bend FROM rollup_parts p "
+            f"WHERE p.bucket_start >= %(after)s AND p.bucket_start < %(until)s{only.format(a='p')}"
+        )
     else:
-
-        def rows(table: str, time_column: str, extra: str = "") -> str:
-            return (
-                f"SELECT p.*, d.bstart, d.bend FROM days d JOIN {table} p "
-                f"ON p.guild_id = d.guild_id AND p.{time_column} >= d.bstart "
-                f"AND p.{time_column} < d.bend{extra}"
-            )
-
         local_end = "((d + interval '1 day') AT TIME ZONE s.zone)"
         days = f"""
 days AS (
@@ -324,32 +296,43 @@ days AS (
                        %(until)s AT TIME ZONE s.zone, interval '1 day') d
   WHERE {local_end} > %(after)s AND {local_end} <= %(until)s{only.format(a="s")}
 ),"""
+        parts = (
+            "SELECT p.*, d.bstart, d.bend FROM days d JOIN rollup_parts p "
+            "ON p.guild_id = d.guild_id AND p.bucket_start >= d.bstart AND p.bucket_start < d.bend"
+        )
 
-    def parts(table: str, keys: str, sums: str, extra: str = "") -> str:
+    def unnested(keys: str, arrays: str, sums: str) -> str:
+        names = ", ".join(f"x{i}" for i in range(len(arrays.split(","))))
         return f"""
-  SELECT guild_id, bstart, bend, {keys}, {sums}
-  FROM ({rows(table, "bucket_start", extra)}) p
-  GROUP BY guild_id, bstart, bend, {keys}"""
+  SELECT p.guild_id, p.bstart, p.bend, x0 AS {keys}, {sums}
+  FROM parts p, unnest({arrays}) u({names})
+  GROUP BY p.guild_id, p.bstart, p.bend, x0"""
 
     return f"""WITH
 {SETTINGS},{days}
+parts AS MATERIALIZED ({parts}),
 members AS ({
-        parts(
-            "rollup_members",
+        unnested(
             "user_id",
-            "sum(messages) AS m, sum(reactions) AS r, sum(voice_seconds) AS v",
+            "p.member_ids, p.member_messages, p.member_reactions, p.member_voice",
+            "sum(x1)::bigint AS m, sum(x2)::bigint AS r, sum(x3)::bigint AS v",
         )
     }
 ),
-channels AS ({parts("rollup_channels", "channel_id", "sum(messages) AS m, sum(voice_seconds) AS v")}
+channels AS ({
+        unnested(
+            "channel_id",
+            "p.channel_ids, p.channel_messages, p.channel_voice",
+            "sum(x1)::bigint AS m, sum(x2)::bigint AS v",
+        )
+    }
 ),
-types AS ({parts("rollup_counts", "key", "sum(n) AS n", " AND p.kind = 'type'")}
+types AS ({unnested("key", "p.type_keys, p.type_counts", "sum(x1)::bigint AS n")}
 ),
-emojis AS ({parts("rollup_counts", "key", "sum(n) AS n", " AND p.kind = 'emoji'")}
+emojis AS ({unnested("key", "p.emoji_keys, p.emoji_counts", "sum(x1)::bigint AS n")}
 ),
 totals AS (
-  SELECT guild_id, bstart, bend, sum(total_messages) AS m, sum(total_voice_seconds) AS v,
-         sum(total_reactions) AS r
-  FROM ({rows("metrics_snapshots", "period_start", " AND p.period_type = '5min'")}) p
-  GROUP BY guild_id, bstart, bend
+  SELECT guild_id, bstart, bend, sum(total_messages)::bigint AS m,
+         sum(total_voice_seconds)::bigint AS v, sum(total_reactions)::bigint AS r
+  FROM parts GROUP BY guild_id, bstart, bend
 ),"""

@@ -29,9 +29,7 @@ from django.utils import timezone
 
 from guilds.models import CollectionWindow
 from stats.models import (
-    BucketChannel,
-    BucketCount,
-    BucketMember,
+    BucketParts,
     Event,
     MetricsSnapshot,
     SnapshotActivity,
@@ -62,10 +60,7 @@ RULES: tuple[RetentionRule, ...] = (
         {"period_type": MetricsSnapshot.FIVE_MINUTES},
     ),
     # the 5-minute parts that hourly and daily snapshots are summed from
-    *(
-        RetentionRule(model._meta.db_table, model, "bucket_start", "SNAPSHOT_5MIN_RETENTION_DAYS")
-        for model in (BucketMember, BucketChannel, BucketCount)
-    ),
+    RetentionRule("rollup_parts", BucketParts, "bucket_start", "SNAPSHOT_5MIN_RETENTION_DAYS"),
     RetentionRule(
         "snapshots_hourly",
         MetricsSnapshot,

@@ -1,9 +1,10 @@
-"""Where a user id still is: every bigint column and every text/JSON column of every model
+"""Where a user id still is: every bigint column and every text/JSON/array column of every model
 (``apps.get_models()``, so a new table is covered without touching the tests)."""
 
 from __future__ import annotations
 
 from django.apps import apps
+from django.contrib.postgres.fields import ArrayField
 from django.db import models
 from django.db.models.functions import Cast
 
@@ -11,7 +12,7 @@ from stats.models import MemberOptOut, PrivacyAudit
 
 # the README ("Privacy") says the id stays there: the audit, and the list that names who opted out
 KEPT = {PrivacyAudit, MemberOptOut}
-TEXT = (models.CharField, models.TextField, models.JSONField)
+TEXT = (models.CharField, models.TextField, models.JSONField, ArrayField)
 
 
 def places_naming(user_id: int) -> list[str]:

@@ -23,9 +23,7 @@ NOTHING = {
     "voice_session_log": 0,
     "snapshot_activity": 0,
     "snapshots_5min": 0,
-    "rollup_members": 0,
-    "rollup_channels": 0,
-    "rollup_counts": 0,
+    "rollup_parts": 0,
     "snapshots_hourly": 0,
 }
 

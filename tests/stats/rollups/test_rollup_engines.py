@@ -1,6 +1,7 @@
 """The PostgreSQL rollup engine (set-based SQL) and the Python reference engine fill identical
 tables from the same feed: simulated guilds (one in a DST-changing zone, one with an excluded
-channel, bots), late voice sessions, still-open sessions and a bot-aggregated guild."""
+channel, bots, one that counts its bots), late voice sessions, still-open sessions and a
+bot-aggregated guild."""
 
 from __future__ import annotations
 
@@ -45,7 +46,10 @@ def test_sql_and_python_engines_fill_identical_tables(ingest, guildstats_setting
     guilds = sorted({e["guildId"] for e in feed if str(e["guildId"]).isdigit()})
     paris, excluding, plain, aggregated = guilds[:4]
     Guild.objects.create(guild_id=int(paris), name="paris", timezone="Europe/Paris")
-    Guild.objects.create(guild_id=int(plain), name="kolkata", timezone="Asia/Kolkata")
+    # this guild counts its bots (its bot's message below counts in both engines)
+    Guild.objects.create(
+        guild_id=int(plain), name="kolkata", timezone="Asia/Kolkata", count_bots=True
+    )
     busiest = max(
         (e.get("channelId") for e in feed if e["guildId"] == excluding and e.get("channelId")),
         key=lambda c: sum(1 for e in feed if e.get("channelId") == c),
