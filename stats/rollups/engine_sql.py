@@ -302,11 +302,13 @@ days AS (
         )
 
     def unnested(keys: str, arrays: str, sums: str) -> str:
-        names = ", ".join(f"x{i}" for i in range(len(arrays.split(","))))
+        # unnest() in the select list zips equal-length arrays in one ProjectSet step; in FROM
+        # it would materialise a function scan per parts row
+        columns = ", ".join(f"unnest({a.strip()}) AS x{i}" for i, a in enumerate(arrays.split(",")))
         return f"""
-  SELECT p.guild_id, p.bstart, p.bend, x0 AS {keys}, {sums}
-  FROM parts p, unnest({arrays}) u({names})
-  GROUP BY p.guild_id, p.bstart, p.bend, x0"""
+  SELECT guild_id, bstart, bend, x0 AS {keys}, {sums}
+  FROM (SELECT p.guild_id, p.bstart, p.bend, {columns} FROM parts p) u
+  GROUP BY guild_id, bstart, bend, x0"""
 
     return f"""WITH
 {SETTINGS},{days}
