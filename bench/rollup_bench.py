@@ -20,7 +20,9 @@ Also measured in the same run, side by side (issue 13):
 The ratios are printed last.
 
 Environment: BENCH_DATABASE_URL (server to create the scratch database on; default the local
-PostgreSQL), BENCH_REUSE=1 to reuse an already loaded database.
+PostgreSQL), BENCH_REUSE=1 to reuse an already loaded database, BENCH_ROLLUP_DB (its name,
+default guildstats_bench_rollup: another name keeps a second data set, or the previous
+version's schema, beside it).
 """
 
 from __future__ import annotations
@@ -39,7 +41,7 @@ from psycopg.types.json import Jsonb
 sys.path.insert(0, str(Path(__file__).resolve().parent.parent))
 from bench.common import manage, psycopg_url, scratch_database, service_env
 
-DB_NAME = "guildstats_bench_rollup"
+DB_NAME = os.environ.get("BENCH_ROLLUP_DB", "guildstats_bench_rollup")
 GUILDS = 1000
 DAY_START = datetime(2026, 3, 29, 0, 0, tzinfo=UTC)  # Europe's DST change
 ZONES = ["UTC", "Europe/Paris", "America/New_York", "Asia/Kolkata", "Asia/Tokyo"]
