@@ -34,6 +34,11 @@ class MetricsSnapshot(models.Model):
                 fields=["guild_id", "period_type", "period_start"], name="metrics_snapshot_unique"
             )
         ]
+        # what a fill run replaces and retention expires: a granularity's buckets in a time range,
+        # all guilds (without it, each run scanned the whole table)
+        indexes = [
+            models.Index(fields=["period_type", "period_start"], name="metrics_snapshots_time")
+        ]
 
     def __str__(self) -> str:
         return f"{self.period_type} of {self.guild_id} at {self.period_start}"

@@ -162,7 +162,12 @@ def _replace(
 ) -> int:
     """Delete the stored buckets ending in (after, until] and write them again."""
     stored = MetricsSnapshot.objects.filter(
-        period_type=granularity.name, period_end__gt=after, period_end__lte=until
+        period_type=granularity.name,
+        # the buckets ending in (after, until] start in this range: the time index finds them
+        period_start__gt=after - granularity.longest,
+        period_start__lt=until,
+        period_end__gt=after,
+        period_end__lte=until,
     )
     if guild_ids is not None:
         stored = stored.filter(guild_id__in=list(guild_ids))
