@@ -99,6 +99,22 @@ class _ReusingClient(RedisCacheClient):
             )
         return client
 
+    def incr(self, key: Any, delta: int) -> int:
+        """Django's ``incr`` asks Redis twice (``EXISTS``, then ``INCRBY``); the API's rate
+        limit increments on every request. One script does both in one round trip, and
+        atomically: a missing key is still a ``ValueError`` and is never created."""
+        value = self.get_client(key, write=True).eval(_INCR_EXISTING, 1, key, delta)
+        if value is None:
+            raise ValueError(f"Key '{key}' not found.")
+        return value
+
+
+# Redis caches a script by its digest after its first EVAL; the reply is nil for a missing key
+_INCR_EXISTING = (
+    "if redis.call('EXISTS', KEYS[1]) == 1 then return redis.call('INCRBY', KEYS[1], ARGV[1]) "
+    "end return false"
+)
+
 
 class SharedClientRedisCache(RedisCache):
     def __init__(self, server: Any, params: dict[str, Any]) -> None:

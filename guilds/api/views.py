@@ -3,6 +3,8 @@ validator, the guild scope check and ``?format=`` negotiation."""
 
 from __future__ import annotations
 
+from functools import lru_cache
+
 from django.http import Http404, QueryDict
 from drf_spectacular.utils import extend_schema
 from rest_framework import serializers, viewsets
@@ -26,8 +28,26 @@ def valid(serializer_class: type, data: object) -> dict:
     repeated name), so an empty parameter (``?period=``) is refused like any bad value rather
     than taken for "not given" as DRF does with form input."""
     if isinstance(data, QueryDict):
-        data = data.dict()
+        items = tuple(data.items())  # the last value of each name, as ``dict()`` keeps
+        if sum(len(k) + len(v) for k, v in items) <= MEMO_QUERY_CHARS:
+            return dict(_valid_query(serializer_class, items))
+        data = dict(items)
     serializer = serializer_class(data=data)
+    serializer.is_valid(raise_exception=True)
+    return serializer.validated_data
+
+
+# A DRF serializer deep-copies its declared fields for every instance: validating a query took
+# 0.13 ms (leaderboard) to 0.28 ms (members) of a cached answer's 2-3 ms of CPU. Validating a
+# query string is a pure function of it (no context, no clock), and dashboards ask the same few
+# again and again, so the answers for short query strings are remembered per process (bounded;
+# a refused one is not remembered and raises every time).
+MEMO_QUERY_CHARS = 256
+
+
+@lru_cache(maxsize=1024)
+def _valid_query(serializer_class: type, items: tuple[tuple[str, str], ...]) -> dict:
+    serializer = serializer_class(data=dict(items))
     serializer.is_valid(raise_exception=True)
     return serializer.validated_data
 

@@ -1,4 +1,5 @@
-"""CSV for the list endpoints (``?format=csv``), written with the standard library's csv module."""
+"""The API's renderers: JSON (msgspec; an answer cached already encoded is written as it is) and
+CSV for the list endpoints (``?format=csv``), written with the standard library's csv module."""
 
 from __future__ import annotations
 
@@ -22,11 +23,32 @@ class JSONRenderer(DRFJSONRenderer):
         if data is None:
             return b""
         if accepted_media_type and "indent" in accepted_media_type:
+            data = data.decoded() if isinstance(data, EncodedJSON) else data
             return super().render(data, accepted_media_type, renderer_context)
+        if isinstance(data, EncodedJSON):
+            return data.body
         return _ENCODER.encode(data)
 
 
 _ENCODER = msgspec.json.Encoder(enc_hook=str)
+
+
+def encode(data: Any) -> bytes:
+    """``data`` as the JSON renderer writes it."""
+    return _ENCODER.encode(data)
+
+
+class EncodedJSON:
+    """An answer already encoded as JSON (a cached one, ``stats.api.views``): the renderer
+    writes its bytes as they are; ``decoded()`` gives the data back (the same JSON values)."""
+
+    __slots__ = ("body",)
+
+    def __init__(self, body: bytes) -> None:
+        self.body = body
+
+    def decoded(self) -> Any:
+        return msgspec.json.decode(self.body)
 
 
 class CSVRenderer(BaseRenderer):

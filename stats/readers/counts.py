@@ -21,8 +21,6 @@ from stats.readers.periods import Window
 TICK = timedelta(microseconds=1)
 
 
-
-
 def minutes(seconds: int | None) -> int:
     return ((seconds or 0) + 30) // 60
 
