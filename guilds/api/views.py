@@ -3,8 +3,11 @@ validator, the guild scope check and ``?format=`` negotiation."""
 
 from __future__ import annotations
 
+import hashlib
 from functools import lru_cache
 
+from django.conf import settings
+from django.core.cache import cache
 from django.http import Http404, QueryDict
 from drf_spectacular.utils import extend_schema
 from rest_framework import serializers, viewsets
@@ -101,8 +104,30 @@ class GuildViewSet(ApiViewSet):
         summary="The caller's guilds",
     )
     def list(self, request: Request) -> Response:
-        guilds = accessible_guilds(request.user).order_by("guild_id")
-        return Response(GuildSerializer(guilds, many=True).data)
+        guilds = accessible_guilds(request.user)
+        if settings.API_CACHE_SECONDS <= 0:
+            return Response(_guild_list(guilds))
+        # Like every other JSON read, the list is served from the cache for API_CACHE_SECONDS,
+        # keyed by the set of guilds the caller may read (an API key's ids are cached with its
+        # principal; a Discord login's are one indexed query), so a regrant shows at once and a
+        # renamed guild within the cache's 30 s.
+        ids = (
+            sorted(request.user.guild_ids)
+            if isinstance(request.user, ApiKeyPrincipal)
+            else (sorted(guilds.values_list("guild_id", flat=True)))
+        )
+        digest = hashlib.blake2b(",".join(map(str, ids)).encode(), digest_size=16).hexdigest()
+        return Response(
+            cache.get_or_set(
+                f"api:guilds:{digest}",
+                lambda: _guild_list(guilds),
+                timeout=settings.API_CACHE_SECONDS,
+            )
+        )
+
+
+def _guild_list(guilds) -> list[dict]:
+    return list(GuildSerializer(guilds.order_by("guild_id"), many=True).data)
 
 
 class WhoAmISerializer(serializers.Serializer):

@@ -111,3 +111,30 @@ def test_whoami_names_the_credentials(keys):
     client = Client()
     client.force_login(User.objects.create_user("mod", "m@example.com", "pw", is_staff=True))
     assert client.get("/api/whoami/").json() == {"kind": "user", "name": "mod"}
+
+
+def test_guild_list_is_cached_by_the_callers_guilds(keys, settings):
+    """With the answer cache on, the list is served from the cache (a rename shows when the
+    entry expires) and keyed by the caller's guilds (a regrant shows at once)."""
+    from django.core.cache import cache
+
+    settings.API_CACHE_SECONDS = 30
+    cache.clear()
+    headers = {"HTTP_AUTHORIZATION": f"Bearer {keys['first']}"}
+    Guild.objects.filter(guild_id=int(GUILD)).update(name="Before")
+
+    def names() -> list[tuple[str, str]]:
+        return [(g["guildId"], g["name"]) for g in Client().get("/api/guilds/", **headers).json()]
+
+    assert names() == [(GUILD, "Before")]
+    Guild.objects.filter(guild_id=int(GUILD)).update(name="After")  # a bulk update: no signal
+    assert names() == [(GUILD, "Before")]  # cached
+    key = ApiKey.objects.get(name="first")
+    key.guilds.add(Guild.objects.get(guild_id=int(OTHER_GUILD)))  # a regrant
+    assert names() == [
+        (GUILD, "After"),
+        (OTHER_GUILD, Guild.objects.get(guild_id=int(OTHER_GUILD)).name),
+    ]
+    cache.clear()  # the entry expired
+    settings.API_CACHE_SECONDS = 0
+    assert names()[0] == (GUILD, "After")
