@@ -29,7 +29,7 @@ from stats.readers.counts import (
 from stats.readers.periods import Window, boundaries, window
 from stats.readers.summaries import summaries
 from stats.rollups.buckets import FIVE_MIN, ceil_time
-from stats.rollups.engine_python import compute_in_python
+from stats.rollups.engine_python import preview
 
 # --- activity series and heatmap: read from the snapshots, never from raw events ---------------
 
@@ -86,7 +86,8 @@ PROVISIONAL_LIMIT = timedelta(hours=1)
 
 def provisional_buckets(guild_id: int, start: datetime, end: datetime, now: datetime) -> list:
     """The 5-minute buckets of [start, end) after the fill's watermark, up to ``now``: computed
-    for this guild by the rollups' engine (``compute_in_python``, the reference), not stored."""
+    for this guild by the rollups' engine (``preview``: the SQL statement on PostgreSQL, the
+    reference elsewhere), not stored."""
     until = min(end, ceil_time(now, FIVE_MIN.step))
     state = FillState.objects.filter(granularity=FIVE_MINUTES).first()
     if state is None:  # nothing filled yet (a new install): the last stretch only
@@ -98,18 +99,11 @@ def provisional_buckets(guild_id: int, start: datetime, end: datetime, now: date
     after = max(filled, start)
     if until <= after or until - after > PROVISIONAL_LIMIT:
         return []
-    rows = compute_in_python(FIVE_MIN, after, until, now, [guild_id])
     return [
-        Bucket(
-            FIVE_MINUTES,
-            row.period_start,
-            row.period_end,
-            row.total_messages,
-            row.total_voice_seconds,
-            row.total_reactions,
-            row.unique_active_users,
+        Bucket(FIVE_MINUTES, start, end, messages, voice, reactions, active)
+        for _guild, start, end, messages, voice, reactions, active in preview(
+            after, until, now, [guild_id]
         )
-        for row in sorted(rows, key=lambda row: row.period_start)
     ]
 
 

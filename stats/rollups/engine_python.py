@@ -41,7 +41,7 @@ from stats.processing.counting import CounterDeltas, second_mark
 from stats.processing.voice import session_cap
 from stats.rollups import engine_sql
 from stats.rollups.assembly import INT_MAX
-from stats.rollups.buckets import bucket_bounds
+from stats.rollups.buckets import FIVE_MIN, bucket_bounds
 
 if TYPE_CHECKING:
     from stats.rollups.buckets import Granularity
@@ -65,6 +65,29 @@ def compute(
     snapshots = compute_in_python(granularity, after, until, now, guild_ids)
     MetricsSnapshot.objects.bulk_create(snapshots, batch_size=2000)
     return len(snapshots)
+
+
+def preview(
+    after: datetime, until: datetime, now: datetime, guild_ids: Sequence[int]
+) -> list[tuple]:
+    """The 5-minute buckets ending in (after, until] of ``guild_ids``, computed but not stored:
+    (guild, start, end, messages, voice seconds, reactions, unique active users), by start.
+    PostgreSQL computes them with the SQL engine's statement (read only)."""
+    if connection.vendor == "postgresql" and ENGINE == "sql":
+        return engine_sql.preview(after, until, now, guild_ids)
+    rows = compute_in_python(FIVE_MIN, after, until, now, guild_ids)
+    return [
+        (
+            row.guild_id,
+            row.period_start,
+            row.period_end,
+            row.total_messages,
+            row.total_voice_seconds,
+            row.total_reactions,
+            row.unique_active_users,
+        )
+        for row in sorted(rows, key=lambda row: row.period_start)
+    ]
 
 
 @dataclass

@@ -23,13 +23,14 @@ from collections.abc import Sequence
 from datetime import datetime, timedelta
 from typing import TYPE_CHECKING
 
-from django.db import connection
+from django.db import connection, transaction
 
 from core.contract import COVERAGE_TYPES
 from core.ids import EPOCH
 from guilds.models import Guild
 from stats.processing.voice import session_cap
-from stats.rollups.assembly import assembly
+from stats.rollups.assembly import INT_MAX, assembly, buckets
+from stats.rollups.buckets import FIVE_MIN as FIVE_MIN_GRANULARITY
 
 if TYPE_CHECKING:
     from stats.rollups.buckets import Granularity
@@ -71,13 +72,7 @@ def compute(
     only = "" if guild_ids is None else " AND {a}.guild_id = ANY(%(guilds)s)"
     from_events = granularity.size is not None and granularity.size <= PART_SIZE
     with connection.cursor() as cursor:
-        # In-memory aggregation over a range's few hundred thousand rows.
-        cursor.execute("SET LOCAL work_mem = '256MB'")
-        # The planner's row estimates for these CTEs are far too high (it cannot know how few
-        # groups the events make): it would JIT-compile the statement, which cost seconds per
-        # range, more than running it.
-        cursor.execute("SET LOCAL jit = off")
-        cursor.execute("SET LOCAL enable_mergejoin = off")
+        _tune(cursor)
         if from_events:
             # A 5-minute range is whole buckets: the parts of its buckets are written again.
             assert (after - EPOCH) % PART_SIZE == timedelta(0) == (until - EPOCH) % PART_SIZE
@@ -91,6 +86,46 @@ def compute(
             statement = _from_parts(granularity, only)
         cursor.execute(statement + assembly(write_parts=from_events), params)
         return cursor.rowcount
+
+
+def preview(
+    after: datetime, until: datetime, now: datetime, guild_ids: Sequence[int]
+) -> list[tuple]:
+    """The 5-minute buckets ending in (after, until] of ``guild_ids``, computed as ``compute``
+    would store them but only read: (guild, start, end, messages, voice seconds, reactions,
+    unique active users) per bucket (the live chart's stretch the fill has not reached)."""
+    params = {
+        # the buckets ending in (after, until] are those starting in [floor(after), floor(until))
+        "after": EPOCH + (after - EPOCH) // PART_SIZE * PART_SIZE,
+        "until": EPOCH + (until - EPOCH) // PART_SIZE * PART_SIZE,
+        "now": now,
+        "cap": session_cap(),
+        "guilds": list(guild_ids),
+        "zones": _known_zones(),
+    }
+    statement = (
+        _from_events(FIVE_MIN_GRANULARITY, " AND {a}.guild_id = ANY(%(guilds)s)")
+        + buckets(arrays=False)
+        + f"""
+SELECT guild_id, bstart, bend, least(m, {INT_MAX}), least(v, {INT_MAX}), least(r, {INT_MAX}),
+       active
+FROM buckets ORDER BY bstart"""
+    )
+    with transaction.atomic(), connection.cursor() as cursor:
+        _tune(cursor)
+        cursor.execute(statement, params)
+        return cursor.fetchall()
+
+
+def _tune(cursor) -> None:
+    # In-memory aggregation over a range's few hundred thousand rows.
+    cursor.execute("SET LOCAL work_mem = '256MB'")
+    # The planner's row estimates for these CTEs are far too high (it cannot know how few
+    # groups the events make): it would JIT-compile the statement, which cost seconds per
+    # range, more than running it; and it would pick merge joins that sort the rows again
+    # and again where the per-guild tables hash in memory.
+    cursor.execute("SET LOCAL jit = off")
+    cursor.execute("SET LOCAL enable_mergejoin = off")
 
 
 _ZONES: list[str] = []
@@ -109,13 +144,18 @@ def _known_zones() -> list[str]:
 
 PART_SIZE = timedelta(minutes=5)
 
-SETTINGS = f"""
+
+def _settings(only: str) -> str:
+    """The guilds' counting settings (only the chosen guilds' when ``only`` names some)."""
+    return f"""
 settings AS (
-  SELECT guild_id, count_bots,
-         CASE WHEN timezone = ANY(%(zones)s) THEN timezone ELSE 'UTC' END AS zone,
-         excluded_channel_ids
-  FROM {Guild._meta.db_table}
+  SELECT g.guild_id, g.count_bots,
+         CASE WHEN g.timezone = ANY(%(zones)s) THEN g.timezone ELSE 'UTC' END AS zone,
+         g.excluded_channel_ids
+  FROM {Guild._meta.db_table} g
+  WHERE true{only.format(a="g")}
 )"""
+
 
 COUNTED_TYPES = "('MESSAGE_CREATE', 'MESSAGE_REACTION_ADD')"
 SKIPPED_TYPES = ", ".join(f"'{t}'" for t in sorted(COVERAGE_TYPES))
@@ -128,7 +168,7 @@ def _from_events(granularity: Granularity, only: str) -> str:
     sa_start, sa_end = _bounds(granularity, "sa.period_start", "")
     step = f"interval '{int(PART_SIZE.total_seconds())} seconds'"
     return f"""WITH
-{SETTINGS},
+{_settings(only)},
 -- The guilds whose rules differ from the default (bots not counted, no excluded channel,
 -- raw activity counted): one row each, so that an event costs one lookup for them all.
 rules AS (
@@ -142,7 +182,7 @@ rules AS (
   FROM (SELECT * FROM settings WHERE count_bots OR excluded_channel_ids <> '[]') s
   FULL JOIN activity_sources a ON a.guild_id = s.guild_id
 ),
-bots AS (SELECT guild_id, user_id FROM member_stats WHERE is_bot),
+bots AS (SELECT guild_id, user_id FROM member_stats m WHERE is_bot{only.format(a="m")}),
 -- The one pass over the raw events, grouped at the finest grain the rules need. Whether an
 -- event counts is decided per event by hash lookups in small per-guild tables (bots, excluded
 -- channels, the switch to bot snapshots); an event that does not count keeps only its type, so
@@ -311,7 +351,7 @@ days AS (
   GROUP BY guild_id, bstart, bend, x0"""
 
     return f"""WITH
-{SETTINGS},{days}
+{_settings(only)},{days}
 parts AS MATERIALIZED ({parts}),
 members AS ({
         unnested(
