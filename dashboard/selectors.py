@@ -34,8 +34,9 @@ def generation_key(guild_id: int) -> str:
     return f"dashboard:gen:{guild_id}"
 
 
-def generation(guild_id: int) -> int:
-    """The guild's page-cache generation (moved by ``dashboard.live`` after each chunk)."""
+def generation(guild_id: int) -> int | str:
+    """The guild's page-cache generation (moved by ``dashboard.live`` after each chunk: a
+    value never used before; 0 until the first chunk)."""
     return cache.get(generation_key(guild_id), 0)
 
 

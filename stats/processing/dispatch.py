@@ -76,11 +76,10 @@ def apply_events(events: Sequence[StoredEvent]) -> None:
 def _counter_deltas(events: Sequence[StoredEvent], settings_by_guild: dict) -> CounterDeltas:
     """The deltas that the counting handlers of a chunk share, knowing its bot accounts and
     since when each guild's activity comes from bot snapshots."""
-    counting = [
-        e
-        for e in events
-        if any(e.type in r.types for r in registry.registrations() if r.counting)
-    ]
+    # the counting types, gathered once per chunk (asking the registry per event was a tenth
+    # of a chunk's processing time)
+    types = frozenset().union(*(r.types for r in registry.registrations() if r.counting))
+    counting = [e for e in events if e.type in types]
     active_guilds = {e.guild_id for e in counting}
     deltas = CounterDeltas(settings_by_guild, known_bots(active_guilds))
     load_snapshot_sources(active_guilds, deltas)
