@@ -13,10 +13,13 @@ channel layer or cache error is logged and dropped.
 
 from __future__ import annotations
 
+import asyncio
 import logging
 import secrets
+import threading
 import time
 from collections.abc import Iterable, Sequence
+from contextlib import suppress
 
 from asgiref.sync import async_to_sync
 from channels.layers import get_channel_layer
@@ -58,6 +61,7 @@ def guilds_changed(guild_ids: Iterable[int]) -> list[int]:
     guilds = sorted(set(guild_ids))
     if not guilds:
         return []
+    pushed: list[int] = []
     try:
         _next_generations(guilds)
         recent = cache.get_many([push_key(g) for g in guilds])
@@ -65,11 +69,39 @@ def guilds_changed(guild_ids: Iterable[int]) -> list[int]:
         pushed = [g for g in due if cache.add(push_key(g), 1, PUSH_INTERVAL_SECONDS)]
         layer = get_channel_layer()
         if layer is not None and pushed:
-            async_to_sync(_send_all)(layer, pushed)
+            _outside_event_loop(lambda: async_to_sync(_send_all)(layer, pushed))
     except Exception:  # never fail processing for a dashboard
         log.warning("live push for guilds %s failed", guilds[:10], exc_info=True)
+        # a push that did not go out must not hold back the next chunk's for a second (the
+        # page refetches only after a push it received)
+        with suppress(Exception):  # the cache itself is down: its marks expire within a second
+            cache.delete_many([push_key(g) for g in pushed])
         return []
     return pushed
+
+
+def _outside_event_loop(send) -> None:
+    """Run ``send`` here, or, when this thread is running an event loop (processing applied
+    eagerly from async code: the embedded mode's server, a test driving a browser), in a short
+    thread of its own and wait for it: ``async_to_sync`` refuses to run inside a running loop."""
+    try:
+        asyncio.get_running_loop()
+    except RuntimeError:
+        send()
+        return
+    failure: list[BaseException] = []
+
+    def run() -> None:
+        try:
+            send()
+        except BaseException as exc:  # handed back to the caller, which logs it
+            failure.append(exc)
+
+    thread = threading.Thread(target=run, name="live-push", daemon=True)
+    thread.start()
+    thread.join()
+    if failure:
+        raise failure[0]
 
 
 async def _send_all(layer, guild_ids: list[int]) -> None:

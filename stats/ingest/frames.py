@@ -244,7 +244,7 @@ def _store(
             "events",
             EVENT_COLUMNS,
             all_rows,
-            conflict=("dedupe_key", "timestamp"),
+            conflict=("timestamp", "dedupe_key"),
             returning="batch_id",
         )
         inserted = Counter(batch_id for (batch_id,) in returned)

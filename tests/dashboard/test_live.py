@@ -116,6 +116,37 @@ def test_a_failing_channel_layer_never_fails_processing(monkeypatch, caplog):
     assert "live push for guild" in caplog.text
 
 
+def test_a_failed_push_does_not_hold_back_the_next_one(monkeypatch, listener):
+    calls: list[int] = []
+
+    class Broken:
+        async def group_send(self, *args: Any) -> None:
+            calls.append(1)
+            raise ConnectionError("redis down")
+
+    monkeypatch.setattr("dashboard.live.get_channel_layer", lambda: Broken())
+    assert guilds_changed([int(GUILD)]) == []
+    assert calls == [1]
+    monkeypatch.undo()
+    received = listener()  # the layer is back, within the same second
+    assert guilds_changed([int(GUILD)]) == [int(GUILD)]
+    assert len(received()) == 1
+
+
+def test_a_push_from_a_thread_running_an_event_loop_is_delivered(listener):
+    """Processing applied eagerly from async code calls the hook inside a running loop, where
+    ``async_to_sync`` refuses to run (a browser test's server, the embedded mode)."""
+    import asyncio
+
+    received = listener()
+
+    async def from_a_loop() -> list[int]:
+        return guilds_changed([int(GUILD)])  # synchronous call, as the on-commit hook makes it
+
+    assert asyncio.run(from_a_loop()) == [int(GUILD)]
+    assert [p["guild"] for p in received()] == [GUILD]
+
+
 def _cookie_headers(user: Any) -> list[tuple[bytes, bytes]]:
     client = client_for(user)
     session = client.cookies["sessionid"].value if user is not None else ""

@@ -124,8 +124,10 @@
 
   /* live: a push means "your guild changed"; fetch now and once more 1.2 s later (pushes are
      at most one per second, so a change inside that second is seen by the second fetch).
+     A socket that opens may have missed the push of the last second (sent before it joined),
+     so it fetches 1.2 s after opening too, and at once after a reconnect (changes while down).
      While the socket is down, poll every 10 s and try to reconnect. */
-  var pollTimer = null, retry = 1000;
+  var pollTimer = null, retry = 1000, opened = false;
   function setState(s) { state.dataset.state = s; state.title = "live updates: " + s; }
   function startPolling() { if (!pollTimer) pollTimer = setInterval(refresh, POLL_MS); }
   function stopPolling() { if (pollTimer) { clearInterval(pollTimer); pollTimer = null; } }
@@ -138,7 +140,12 @@
     try { socket = new WebSocket(scheme + location.host + config.socketPath); }
     catch (e) { setState("polling"); startPolling(); return; }
     setState("connecting");
-    socket.onopen = function () { retry = 1000; stopPolling(); setState("live"); };
+    socket.onopen = function () {
+      retry = 1000; stopPolling(); setState("live");
+      if (opened) refresh();
+      opened = true;
+      setTimeout(refresh, 1200);
+    };
     socket.onmessage = function (message) {
       var body = {};
       try { body = JSON.parse(message.data); } catch (e) { return; }
