@@ -162,7 +162,27 @@ def load_snapshots(conn: psycopg.Connection, now: datetime) -> int:
         "WHERE day = %s",
         [this_hour, floor_5min(filled_until), now.date()],
     )
+    mark_filled(conn, now)
     return conn.execute("SELECT count(*) FROM metrics_snapshots").fetchone()[0]
+
+
+def mark_filled(conn: psycopg.Connection, now: datetime) -> None:
+    """The fill's watermarks (``fill_state``) as Beat would have left them at ``now``: 5-minute
+    buckets done up to the grace delay, hours up to the last whole hour, days up to midnight.
+    Without them, the activity endpoints would recompute the last hour from raw events on every
+    read (``provisional_buckets``), where production recomputes only the stretch after the
+    5-minute watermark. Set again on each run of a reused database (its snapshots end where
+    they were loaded: the few buckets since then read as empty, as a stalled fill would)."""
+    filled_until = floor_5min(now - timedelta(minutes=2))
+    this_hour = filled_until.replace(minute=0)
+    today = filled_until.replace(hour=0, minute=0)
+    conn.execute(
+        "INSERT INTO fill_state (granularity, end_time, state, updated_at) VALUES "
+        "('5min', %s, 'done', now()), ('hourly', %s, 'done', now()), "
+        "('daily', %s, 'done', now()) ON CONFLICT (granularity) DO UPDATE SET "
+        "end_time = excluded.end_time, state = excluded.state, updated_at = now()",
+        [filled_until, this_hour, today],
+    )
 
 
 def floor_5min(moment: datetime) -> datetime:

@@ -118,14 +118,17 @@ FROM buckets ORDER BY bstart"""
 
 
 def _tune(cursor) -> None:
-    # In-memory aggregation over a range's few hundred thousand rows.
-    cursor.execute("SET LOCAL work_mem = '256MB'")
-    # The planner's row estimates for these CTEs are far too high (it cannot know how few
-    # groups the events make): it would JIT-compile the statement, which cost seconds per
-    # range, more than running it; and it would pick merge joins that sort the rows again
-    # and again where the per-guild tables hash in memory.
-    cursor.execute("SET LOCAL jit = off")
-    cursor.execute("SET LOCAL enable_mergejoin = off")
+    """Settings for the rest of the transaction, in one round trip (the live preview runs on
+    every cold read of an activity series): work_mem for in-memory aggregation over a range's
+    few hundred thousand rows; no JIT and no merge joins, because the planner's row estimates
+    for these CTEs are far too high (it cannot know how few groups the events make), so it
+    would JIT-compile the statement, which cost seconds per range, more than running it, and
+    pick merge joins that sort the rows again and again where the per-guild tables hash in
+    memory."""
+    cursor.execute(
+        "SELECT set_config('work_mem', '256MB', true), set_config('jit', 'off', true), "
+        "set_config('enable_mergejoin', 'off', true)"
+    )
 
 
 _ZONES: list[str] = []

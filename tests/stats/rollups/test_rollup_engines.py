@@ -120,3 +120,27 @@ def test_sql_and_python_previews_agree(ingest, guildstats_settings, monkeypatch)
     by_python = rollup_compute.preview(after, until, NOW, guilds)
     assert len(by_sql) > 20
     assert sorted(by_sql) == sorted(by_python)
+
+
+def test_the_statement_settings_stay_inside_its_transaction(ingest):
+    """The engine turns JIT and merge joins off and raises work_mem for its statement only: the
+    connection (pooled, shared with every other query) keeps its own settings."""
+    from django.db import connection
+
+    GUILD = "710000000000000009"
+
+    def settings_now() -> tuple:
+        with connection.cursor() as cursor:
+            cursor.execute(
+                "SELECT current_setting('jit'), current_setting('enable_mergejoin'), "
+                "current_setting('work_mem')"
+            )
+            return cursor.fetchone()
+
+    before = settings_now()
+    assert before[1] == "on" and before[2] != "256MB"
+    with time_machine.travel(NOW, tick=False):
+        ingest([message(GUILD, "720000000000000001", "730000000000000001", ms(NOW) - 420_000)])
+    rows = rollup_compute.preview(NOW - timedelta(minutes=10), NOW, NOW, [int(GUILD)])
+    assert [row[3] for row in rows] == [1]  # the message, counted by the tuned statement
+    assert settings_now() == before
