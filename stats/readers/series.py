@@ -7,12 +7,13 @@ from __future__ import annotations
 
 from bisect import bisect_right
 from collections.abc import Callable
-from dataclasses import dataclass
 from datetime import UTC, date, datetime, timedelta
-from typing import Any
+from typing import Any, NamedTuple
 
 from django.core.cache import cache
+from django.db import connection
 from django.db.models import Min
+from django.db.models.expressions import RawSQL
 
 from core.times import iso
 from guilds.models import Guild
@@ -42,9 +43,10 @@ FIVE_MINUTE_RETENTION = timedelta(days=30)
 FIXED_LENGTH = {HOURLY: timedelta(hours=1), FIVE_MINUTES: timedelta(minutes=5)}
 
 
-@dataclass(frozen=True)
-class Bucket:
-    """One snapshot row, as the series read it (``data`` is never loaded)."""
+class Bucket(NamedTuple):
+    """One snapshot row, as the series read it (``data`` is never loaded). A named tuple: a
+    month of hours is 720 of them per read, and a frozen dataclass took four times as long to
+    build."""
 
     kind: str
     start: datetime
@@ -66,7 +68,26 @@ def _buckets(guild_id: int, kind: str, since: datetime, end: datetime) -> list[B
         period_end__gt=since,
     ).order_by("period_start")
     counts = ("total_messages", "total_voice_seconds", "total_reactions", "unique_active_users")
-    if kind == DAILY:  # 23, 24 or 25 hours
+    if connection.vendor == "postgresql":
+        # Times read as epoch seconds: Django's timestamptz loader is psycopg's pure-Python one
+        # plus a time zone swap: 3-4 ms of a cold month-of-hours read (720 rows), 18.5 ms before.
+        rows = rows.annotate(
+            start_epoch=RawSQL("extract(epoch FROM period_start)::bigint", ()),
+            end_epoch=RawSQL("extract(epoch FROM period_end)::bigint", ()),
+        )
+        at = datetime.fromtimestamp
+        if kind == DAILY:  # 23, 24 or 25 hours
+            return [
+                Bucket(kind, at(start, UTC), at(end, UTC), *values)
+                for start, end, *values in rows.values_list("start_epoch", "end_epoch", *counts)
+            ]
+        length = FIXED_LENGTH[kind]
+        found = []
+        for epoch, *values in rows.values_list("start_epoch", *counts):
+            start = at(epoch, UTC)
+            found.append(Bucket(kind, start, start + length, *values))
+        return found
+    if kind == DAILY:
         return [
             Bucket(kind, *values)
             for values in rows.values_list("period_start", "period_end", *counts)
