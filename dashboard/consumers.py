@@ -6,11 +6,12 @@ from __future__ import annotations
 
 from typing import Any
 
+from asgiref.sync import sync_to_async
 from channels.db import database_sync_to_async
 from channels.generic.websocket import AsyncJsonWebsocketConsumer
 
 from dashboard.access import NoAccess, access_for
-from dashboard.live import group_name
+from dashboard.live import group_name, watching
 
 
 def _may_watch(user: Any, session: Any, guild_id: str) -> int | None:
@@ -33,6 +34,7 @@ class GuildLiveConsumer(AsyncJsonWebsocketConsumer):
             return
         self.group = group_name(found)
         await self.channel_layer.group_add(self.group, self.channel_name)
+        await sync_to_async(watching)(found)  # after joining: the next push reaches us
         await self.accept()
         await self.send_json({"type": "hello", "guild": str(found)})
 

@@ -16,7 +16,14 @@ from django.core.cache import cache
 from django.db import transaction
 
 from core.events import StoredEvent
-from dashboard.live import group_name, guilds_changed, on_chunk, push_key
+from dashboard.live import (
+    group_name,
+    guilds_changed,
+    on_chunk,
+    push_key,
+    watch_key,
+    watching,
+)
 from dashboard.models import GuildPageSettings
 from dashboard.selectors import generation_key
 from guilds.models import Guild
@@ -46,12 +53,13 @@ def listener() -> Any:
     loop of its first receive, and every ``async_to_sync`` call runs its own loop."""
     layer = get_channel_layer()
     for guild in (GUILD, OTHER):
-        cache.delete(push_key(int(guild)))
+        cache.delete_many([push_key(int(guild)), watch_key(int(guild))])
     channels: list[str] = []
 
     def listen() -> Any:
         channel = async_to_sync(layer.new_channel)()
         async_to_sync(layer.group_add)(group_name(int(GUILD)), channel)
+        watching(int(GUILD))  # as the socket's consumer does when it joins
         channels.append(channel)
         return lambda: drain(layer, channel)
 
@@ -112,8 +120,26 @@ def test_a_failing_channel_layer_never_fails_processing(monkeypatch, caplog):
 
     monkeypatch.setattr("dashboard.live.get_channel_layer", lambda: Broken())
     cache.delete(push_key(int(GUILD)))
+    watching(int(GUILD))
     assert guilds_changed([int(GUILD)]) == []
     assert "live push for guild" in caplog.text
+
+
+def test_guilds_nobody_watches_move_their_pages_but_are_not_pushed(listener):
+    """A chunk touches up to a thousand guilds: only those with an open socket are pushed to
+    (a group send costs Redis round trips even to an empty group); every page still reads
+    fresh figures (the generation moves)."""
+    received = listener()  # watches GUILD
+    before = cache.get(generation_key(int(OTHER)))
+    assert guilds_changed([int(GUILD), int(OTHER)]) == [int(GUILD)]
+    assert [p["guild"] for p in received()] == [GUILD]
+    assert cache.get(generation_key(int(OTHER))) not in (None, before)
+    assert cache.get(push_key(int(OTHER))) is None  # no push mark for an unwatched guild
+    # the watch mark is the gate: without it (expired with the layer's groups), no push
+    received = listener()
+    cache.delete_many([watch_key(int(GUILD)), push_key(int(GUILD))])
+    assert guilds_changed([int(GUILD)]) == []
+    assert received() == []
 
 
 def test_a_failed_push_does_not_hold_back_the_next_one(monkeypatch, listener):
@@ -125,6 +151,7 @@ def test_a_failed_push_does_not_hold_back_the_next_one(monkeypatch, listener):
             raise ConnectionError("redis down")
 
     monkeypatch.setattr("dashboard.live.get_channel_layer", lambda: Broken())
+    watching(int(GUILD))
     assert guilds_changed([int(GUILD)]) == []
     assert calls == [1]
     monkeypatch.undo()
