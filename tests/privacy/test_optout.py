@@ -105,3 +105,34 @@ def test_the_audit_is_read_only(admin_client):
         ).status_code
         == 403
     )
+
+
+def test_a_frame_reads_its_guilds_lists_once_per_opt_out_change(ingest, monkeypatch):
+    """Each process keeps the lists it read while the shared opt-out version stands: a frame
+    of known guilds reads no list again; an opt-out (in any process) moves the version, and
+    the next frame reads the lists afresh and refuses the member."""
+    from django.core.cache import cache
+
+    guilds = [snowflake() for _ in range(5)]
+    member = snowflake()
+
+    def everyone() -> list[dict]:  # new events each time (a resent one is a duplicate)
+        return [event for g in guilds for event in frame(g, member)]
+
+    assert ingest(everyone())[1]["accepted"] == 5  # reads and keeps the five lists
+    asked: list[list[str]] = []
+    get_many = cache.get_many
+
+    def spy(keys, *args, **kwargs):
+        lists = sorted(key for key in keys if key.startswith("privacy:"))
+        if lists:
+            asked.append(lists)
+        return get_many(keys, *args, **kwargs)
+
+    monkeypatch.setattr(cache, "get_many", spy)
+    assert ingest(everyone())[1]["accepted"] == 5
+    assert asked == []
+    add_opt_out(int(guilds[0]), int(member), actor="command")
+    _status, ack = ingest(everyone())
+    assert (ack["accepted"], ack["rejected"]) == (4, [{"index": 0, "error": "opted out"}])
+    assert asked == [sorted(f"privacy:optouts:{g}" for g in guilds)]
