@@ -23,6 +23,7 @@ def _may_watch(user: Any, session: Any, guild_id: str) -> int | None:
 
 class GuildLiveConsumer(AsyncJsonWebsocketConsumer):
     group: str | None = None
+    guild_id: int | None = None
 
     async def connect(self) -> None:
         guild_id = self.scope["url_route"]["kwargs"]["guild_id"]
@@ -32,7 +33,7 @@ class GuildLiveConsumer(AsyncJsonWebsocketConsumer):
         if found is None:
             await self.close()  # before accept: the handshake is refused (403)
             return
-        self.group = group_name(found)
+        self.group, self.guild_id = group_name(found), found
         await self.channel_layer.group_add(self.group, self.channel_name)
         await sync_to_async(watching)(found)  # after joining: the next push reaches us
         await self.accept()
@@ -44,6 +45,8 @@ class GuildLiveConsumer(AsyncJsonWebsocketConsumer):
 
     async def receive_json(self, content: Any, **kwargs: Any) -> None:
         if isinstance(content, dict) and content.get("type") == "ping":
+            if self.guild_id is not None:  # the page pings every minute: still watching
+                await sync_to_async(watching)(self.guild_id)
             await self.send_json({"type": "pong"})
 
     async def guild_changed(self, event: dict[str, Any]) -> None:

@@ -33,10 +33,11 @@ log = logging.getLogger(__name__)
 
 PUSH_INTERVAL_SECONDS = 1
 GENERATION_SECONDS = 24 * 3600
-# How long a socket's guild counts as watched after the socket opened: the channel layer's own
-# group expiry (channels_redis drops a channel from its groups after a day), so a guild is
-# pushed to for as long as any open socket could still receive it.
-WATCH_SECONDS = 24 * 3600
+# How long a socket's guild counts as watched after the socket opened or last pinged (the page
+# pings every minute; a background tab's timers may be slowed to about one a minute): a guild
+# is pushed to while a socket could still be open on it, and a mark the cache dropped under
+# memory pressure comes back with the next ping.
+WATCH_SECONDS = 15 * 60
 
 
 def group_name(guild_id: int) -> str:
@@ -52,7 +53,7 @@ def watch_key(guild_id: int) -> str:
 
 
 def watching(guild_id: int) -> None:
-    """A socket joined the guild's group (``GuildLiveConsumer.connect``): push to it."""
+    """A socket joined the guild's group or pinged (``GuildLiveConsumer``): push to it."""
     cache.set(watch_key(guild_id), 1, WATCH_SECONDS)
 
 

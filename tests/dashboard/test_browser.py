@@ -7,6 +7,7 @@ horizontal scrolling at 375 px. A failing test leaves screenshots under var/scre
 from __future__ import annotations
 
 import json
+import time
 import urllib.request
 from typing import Any
 
@@ -135,6 +136,22 @@ def test_a_live_update_arrives_within_two_seconds_and_polling_takes_over(
         messages_card_is(before + 2),
         timeout=LIVE_BUDGET_MS + 500,
     )
+
+    # the open page pings, which keeps its guild watched (pushed to) even if the mark was dropped
+    from django.core.cache import cache
+
+    from dashboard.live import watch_key
+
+    pinging = pages()
+    pinging.add_init_script("window.GUILDSTATS_PING_MS = 200;")
+    sign_in(pinging, asgi_server)
+    pinging.goto(f"{asgi_server.url}/guilds/{GUILD}/?period=today")
+    pinging.wait_for_selector("#live-state[data-state=live]")
+    cache.delete(watch_key(int(GUILD)))
+    deadline = time.monotonic() + 3
+    while cache.get(watch_key(int(GUILD))) is None and time.monotonic() < deadline:
+        time.sleep(0.05)
+    assert cache.get(watch_key(int(GUILD))) is not None
 
     # without a socket the page polls
     polling = pages()

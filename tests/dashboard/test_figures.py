@@ -257,7 +257,6 @@ def test_an_empty_guild_renders_every_page(people, db):
     assert client.get(f"/guilds/{GUILD}/live.json").status_code == 200
 
 
-
 def test_the_charts_current_bucket_moves_as_soon_as_events_are_processed(
     people, guild_data, ingest
 ):

@@ -195,8 +195,11 @@ async def test_the_socket_admits_viewers_and_relays_pushes(people):
     await database_sync_to_async(guilds_changed)([int(GUILD)])
     pushed = await socket.receive_json_from(timeout=2)
     assert pushed["type"] == "changed" and pushed["guild"] == GUILD
+    # the page's ping renews the guild's watch mark (the cache may have dropped it)
+    await database_sync_to_async(cache.delete)(watch_key(int(GUILD)))
     await socket.send_json_to({"type": "ping"})
     assert await socket.receive_json_from() == {"type": "pong"}
+    assert await database_sync_to_async(cache.get)(watch_key(int(GUILD))) is not None
     await socket.disconnect()
 
     # a stranger is refused at the handshake; anyone once the guild is public

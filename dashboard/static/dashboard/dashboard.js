@@ -127,7 +127,7 @@
      A socket that opens may have missed the push of the last second (sent before it joined),
      so it fetches 1.2 s after opening too, and at once after a reconnect (changes while down).
      While the socket is down, poll every 10 s and try to reconnect. */
-  var pollTimer = null, retry = 1000, opened = false;
+  var pollTimer = null, retry = 1000, opened = false, pinger = null;
   function setState(s) { state.dataset.state = s; state.title = "live updates: " + s; }
   function startPolling() { if (!pollTimer) pollTimer = setInterval(refresh, POLL_MS); }
   function stopPolling() { if (pollTimer) { clearInterval(pollTimer); pollTimer = null; } }
@@ -145,6 +145,9 @@
       if (opened) refresh();
       opened = true;
       setTimeout(refresh, 1200);
+      // the server pushes only to guilds a socket pinged for in the last 15 minutes
+      pinger = setInterval(function () { socket.send(JSON.stringify({ type: "ping" })); },
+                           window.GUILDSTATS_PING_MS || 60000);
     };
     socket.onmessage = function (message) {
       var body = {};
@@ -152,6 +155,7 @@
       if (body.type === "changed") { refresh(); setTimeout(refresh, 1200); }
     };
     socket.onclose = function () {
+      if (pinger) { clearInterval(pinger); pinger = null; }
       setState("polling");
       startPolling();
       setTimeout(connect, retry);
