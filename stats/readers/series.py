@@ -68,36 +68,36 @@ def _buckets(guild_id: int, kind: str, since: datetime, end: datetime) -> list[B
         period_end__gt=since,
     ).order_by("period_start")
     counts = ("total_messages", "total_voice_seconds", "total_reactions", "unique_active_users")
+    times: tuple[str, str] = ("period_start", "period_end")
+    moment: Callable[[Any], datetime] = _same
     if connection.vendor == "postgresql":
         # Times read as epoch seconds: Django's timestamptz loader is psycopg's pure-Python one
-        # plus a time zone swap: 3-4 ms of a cold month-of-hours read (720 rows), 18.5 ms before.
+        # plus a time zone swap (a cold month of hours, 720 rows, took 18.5 ms with it, 15 without).
         rows = rows.annotate(
             start_epoch=RawSQL("extract(epoch FROM period_start)::bigint", ()),
             end_epoch=RawSQL("extract(epoch FROM period_end)::bigint", ()),
         )
-        at = datetime.fromtimestamp
-        if kind == DAILY:  # 23, 24 or 25 hours
-            return [
-                Bucket(kind, at(start, UTC), at(end, UTC), *values)
-                for start, end, *values in rows.values_list("start_epoch", "end_epoch", *counts)
-            ]
-        length = FIXED_LENGTH[kind]
-        found = []
-        for epoch, *values in rows.values_list("start_epoch", *counts):
-            start = at(epoch, UTC)
-            found.append(Bucket(kind, start, start + length, *values))
-        return found
-    if kind == DAILY:
+        times, moment = ("start_epoch", "end_epoch"), _from_epoch
+    if kind == DAILY:  # 23, 24 or 25 hours
         return [
-            Bucket(kind, *values)
-            for values in rows.values_list("period_start", "period_end", *counts)
+            Bucket(kind, moment(start), moment(end), *values)
+            for start, end, *values in rows.values_list(*times, *counts)
         ]
-    # fixed length: not loading period_end halves the timestamps parsed (720 hours a month)
+    # fixed length: not loading period_end halves the times read (720 hours a month)
     length = FIXED_LENGTH[kind]
-    return [
-        Bucket(kind, start, start + length, *values)
-        for start, *values in rows.values_list("period_start", *counts)
-    ]
+    found = []
+    for value, *values in rows.values_list(times[0], *counts):
+        start = moment(value)
+        found.append(Bucket(kind, start, start + length, *values))
+    return found
+
+
+def _same(value: datetime) -> datetime:
+    return value
+
+
+def _from_epoch(seconds: int) -> datetime:
+    return datetime.fromtimestamp(seconds, UTC)
 
 
 # The unfilled stretch is computed on read only when it is short (Beat fills every 5 minutes
