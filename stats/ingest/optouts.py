@@ -9,7 +9,8 @@ Each process also keeps the lists it has read, valid while the shared opt-out ve
 cache key, moved by every ``forget_opt_outs``) is the one they were read under: a frame then
 costs one small read instead of its guilds' lists (a frame of 1,000 events touches hundreds of
 guilds; reading and unpickling their keys was a seventh of ingest's time in process). When the
-version cannot be read (Redis down), nothing is taken from the process's copy.
+version cannot be read (Redis down), the process's copy is dropped and every frame reads the
+database, as before.
 """
 
 from __future__ import annotations
@@ -41,12 +42,12 @@ class _Known:
         self.lists: dict[int, tuple[int, ...]] = {}
 
     def take(self, version: str | None, guilds: set[int]) -> dict[int, tuple[int, ...]]:
-        """The lists known for ``guilds`` under ``version`` (forgetting an older copy)."""
-        if version is None:
-            return {}
+        """The lists known for ``guilds`` under ``version`` (forgetting an older copy). An
+        unreadable version (Redis down) forgets the copy too: an opt-out changed during the
+        outage cannot move the version, so nothing read before it is trusted after it."""
         with self.lock:
             now = time.monotonic()
-            if version != self.version or now - self.since > CACHE_SECONDS:
+            if version is None or version != self.version or now - self.since > CACHE_SECONDS:
                 self.version, self.since, self.lists = version, now, {}
             return {g: self.lists[g] for g in guilds if g in self.lists}
 

@@ -136,3 +136,27 @@ def test_a_frame_reads_its_guilds_lists_once_per_opt_out_change(ingest, monkeypa
     _status, ack = ingest(everyone())
     assert (ack["accepted"], ack["rejected"]) == (4, [{"index": 0, "error": "opted out"}])
     assert asked == [sorted(f"privacy:optouts:{g}" for g in guilds)]
+
+
+def test_a_redis_outage_drops_the_process_copy_of_the_lists(ingest, monkeypatch):
+    """While the opt-out version cannot be read, an opt-out cannot move it either: the copy
+    read before the outage must not be trusted after it (only the shared cache's own expiry
+    bounds a list then, as before there was a copy)."""
+    from django.core.cache import cache
+
+    from stats.ingest.optouts import opt_out_cache_key
+
+    g, member = snowflake(), snowflake()
+    assert ingest(frame(g, member))[1]["accepted"] == 1  # the empty list is kept
+    with monkeypatch.context() as outage:  # the cache answers as a degraded Redis does
+        outage.setattr(cache, "get", lambda *args, **kwargs: None)
+        outage.setattr(cache, "add", lambda *args, **kwargs: False)
+        outage.setattr(cache, "get_many", lambda *args, **kwargs: {})
+        outage.setattr(cache, "set_many", lambda data, *args, **kwargs: list(data))
+        assert ingest(frame(g, member))[1]["accepted"] == 1
+        MemberOptOut.objects.create(guild_id=int(g), user_id=int(member))
+        _status, ack = ingest(frame(g, member))  # read from the database meanwhile
+        assert ack["rejected"] == [{"index": 0, "error": "opted out"}]
+    cache.delete(opt_out_cache_key(int(g)))  # the shared list expired; the version is unmoved
+    _status, ack = ingest(frame(g, member))
+    assert (ack["accepted"], ack["rejected"]) == (0, [{"index": 0, "error": "opted out"}])
