@@ -146,8 +146,9 @@
       opened = true;
       setTimeout(refresh, 1200);
       // the server pushes only to guilds a socket pinged for in the last 15 minutes
-      pinger = setInterval(function () { socket.send(JSON.stringify({ type: "ping" })); },
-                           window.GUILDSTATS_PING_MS || 60000);
+      pinger = setInterval(function () {
+        if (socket.readyState === 1) socket.send(JSON.stringify({ type: "ping" }));  // not while closing
+      }, window.GUILDSTATS_PING_MS || 60000);
     };
     socket.onmessage = function (message) {
       var body = {};
