@@ -232,6 +232,8 @@ GUILDSTATS = {
     "ARCHIVE_DIR": env_str("GUILDSTATS_ARCHIVE_DIR", ""),
     # A 5-minute bucket is filled this long after it ends, so late events land before it.
     "ROLLUP_GRACE_SECONDS": env_int("GUILDSTATS_ROLLUP_GRACE_SECONDS", 120),
+    # PostgreSQL connections a fill run spreads a range of several buckets over (1: one)
+    "ROLLUP_WORKERS": env_int("GUILDSTATS_ROLLUP_WORKERS", 2),
     # /health: how far behind schedule a snapshot granularity may be (warning; critical = 503)
     "AGGREGATION_LAG_WARNING_SECONDS": env_int("GUILDSTATS_AGGREGATION_LAG_WARNING_SECONDS", 600),
     "AGGREGATION_LAG_CRITICAL_SECONDS": env_int(

@@ -51,15 +51,25 @@ def bulk_insert(
     conflict: Sequence[str] | None = None,
     updates: dict[str, str] | None = None,
     returning: str | None = None,
+    conflicts_are_rare: bool = False,
 ) -> list[tuple[Any, ...]]:
     """Insert ``rows`` (tuples in ``columns`` order) in as few statements as the backend allows.
 
     ``conflict`` names the unique columns; with ``updates`` (column -> SQL expression, where
     ``excluded.col`` is the incoming value) the statement is an upsert, without it conflicting rows
     are skipped. Returns the ``returning`` column of every row actually inserted or updated.
+
+    ``conflicts_are_rare`` (skipping inserts only, ``returning`` one of ``columns``): on
+    PostgreSQL the rows are first copied straight into the table (see ``_copy_unless_conflict``).
     """
     if not rows:
         return []
+    direct = conflicts_are_rare and conflict and not updates and len(rows) >= PG_COPY_MIN_ROWS
+    if direct and is_postgres() and _copy_unless_conflict(table, columns, rows):
+        if not returning:
+            return []
+        at = [c.name for c in columns].index(returning)
+        return [(row[at],) for row in rows]
     names = ", ".join(c.name for c in columns)
     tail = ""
     if conflict:
@@ -107,6 +117,37 @@ def bulk_insert(
             if returning:
                 results.extend(cursor.fetchall())
     return results
+
+
+def _copy_unless_conflict(
+    table: str, columns: Sequence[Column], rows: Sequence[Sequence[Any]]
+) -> bool:
+    """COPY ``rows`` straight into ``table`` inside a savepoint; False, with nothing written,
+    when one of them violates a unique index.
+
+    For a table whose rows are nearly always new (a frame of bot events): one COPY is the
+    cheapest way in, about half the server time of COPY into a staging table plus the
+    ``INSERT … SELECT … ON CONFLICT DO NOTHING`` that moves the rows, and the unique index
+    still decides, so a resent frame (or the same event twice in one) is rolled back to the
+    savepoint and the caller takes the staged path, which skips exactly the rows that exist.
+    A frame racing a copy of itself waits on the other's index entries, as ``ON CONFLICT``
+    does, and then conflicts or not depending on whether the other committed.
+    """
+    from django.db import transaction
+    from psycopg import errors
+
+    names = ", ".join(c.name for c in columns)
+    try:
+        with transaction.atomic(), connection.cursor() as cursor:
+            raw_cursor = cursor.cursor
+            set_json_dumps(_json_dumps, context=raw_cursor)
+            with raw_cursor.copy(f"COPY {table} ({names}) FROM STDIN (FORMAT BINARY)") as copy:
+                copy.set_types([c.pg_type for c in columns])
+                for row in rows:
+                    copy.write_row(row)
+    except errors.UniqueViolation:
+        return False
+    return True
 
 
 # Staging tables known up front, created once per database connection (see create_stages).

@@ -1,9 +1,10 @@
 """Bot batch ingest: parse, validate, store durably, acknowledge, enqueue processing.
 
 This is the hot path. Per event it does one msgspec conversion and builds one tuple; per batch it
-runs one ledger insert and one events insert (``INSERT … ON CONFLICT DO NOTHING``, which is what
-makes a replayed batch a no-op), all in one transaction. Processing is enqueued on commit with
-batch ids only, so the ack always describes committed rows.
+runs one ledger insert and one events insert, all in one transaction: on PostgreSQL a COPY straight
+into ``events``, and only when the unique (timestamp, dedupe key) index refuses a row (a resent
+frame) ``INSERT … ON CONFLICT DO NOTHING``, which skips what is stored: a replay is a no-op.
+Processing is enqueued on commit with batch ids only, so the ack always describes committed rows.
 """
 
 from __future__ import annotations
@@ -246,6 +247,7 @@ def _store(
             all_rows,
             conflict=("timestamp", "dedupe_key"),
             returning="batch_id",
+            conflicts_are_rare=True,  # a resent frame is the exception
         )
         inserted = Counter(batch_id for (batch_id,) in returned)
         replays = [batch_id for batch_id, _shard in ledger if not inserted[batch_id]]

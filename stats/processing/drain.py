@@ -48,8 +48,6 @@ log = logging.getLogger(__name__)
 LOCK_BASE = 0x6775_696C_0000  # "guil"
 
 
-
-
 @dataclass
 class DrainResult:
     applied: int  # events applied by this call

@@ -153,5 +153,3 @@ def _save_sessions(
         SESSION_COLUMNS,
         [(g, u, after[(g, u)].channel_id, after[(g, u)].joined_at) for g, u in opened],
     )
-
-

@@ -141,7 +141,7 @@ def _known_zones() -> list[str]:
     if not _ZONES:
         with connection.cursor() as cursor:
             cursor.execute("SELECT name FROM pg_timezone_names")
-            _ZONES.extend(sorted(row[0] for row in cursor.fetchall()))
+            _ZONES[:] = sorted(row[0] for row in cursor.fetchall())  # threads may race here
     return _ZONES
 
 

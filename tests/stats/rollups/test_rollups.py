@@ -131,7 +131,8 @@ def test_running_twice_changes_nothing(activity):
     assert (table(), table("hourly"), states()) == before
 
 
-def test_a_crash_mid_range_is_redone_not_doubled(activity):
+def test_a_crash_mid_range_is_redone_not_doubled(activity, guildstats_settings):
+    guildstats_settings(ROLLUP_WORKERS=1)  # one range, one transaction (pieces: below)
     calls = {"n": 0}
 
     def crash_on_second(granularity, after, until, now, guild_ids):
@@ -148,6 +149,43 @@ def test_a_crash_mid_range_is_redone_not_doubled(activity):
     rollups.fill_snapshots(moment(150))
     assert table() == {k: v for k, v in EXPECTED.items() if k < "12:25"}
     assert table("hourly") == EXPECTED_HOURLY
+
+
+@pytest.mark.postgres
+def test_postgresql_spreads_a_range_over_two_connections_and_redoes_it_whole_after_a_failure(
+    activity,
+):
+    from django.db import connection
+
+    pieces: list[tuple[str, datetime, datetime, int]] = []
+
+    def fail_in_one_piece(granularity, after, until, now, guild_ids):
+        with connection.cursor() as cursor:
+            cursor.execute("SELECT pg_backend_pid()")
+            pieces.append((granularity.name, after, until, cursor.fetchone()[0]))
+        if granularity.name == "5min" and after == moment(90):
+            raise RuntimeError("worker killed")
+        return rollups.compute_snapshots(granularity, after, until, now, guild_ids)
+
+    with pytest.raises(RuntimeError):
+        rollups.fill_snapshots(moment(150), compute=fail_in_one_piece)
+    # each hour in quarters that two connections of their own take in turn
+    assert sorted(p[1:3] for p in pieces) == [
+        (moment(m), moment(m + 15)) for m in range(0, 120, 15)
+    ]
+    assert len({p[3] for p in pieces if p[1] < moment(60)}) == 2
+    assert states() == {"5min": (moment(120), FillState.STARTED)}
+    # the pieces that committed show early; the failed one has nothing
+    failed = {"11:30", "11:35", "11:40"}
+    assert table() == {k: v for k, v in EXPECTED.items() if k < "12:00" and k not in failed}
+    rollups.fill_snapshots(moment(150))
+    assert table() == {k: v for k, v in EXPECTED.items() if k < "12:25"}
+    assert table("hourly") == EXPECTED_HOURLY
+    assert states() == {
+        "5min": (moment(145), FillState.DONE),
+        "hourly": (moment(120), FillState.DONE),
+        "daily": (moment(135), FillState.DONE),
+    }
 
 
 def test_a_six_hour_gap_is_caught_up(activity, ingest):
