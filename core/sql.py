@@ -86,12 +86,7 @@ def bulk_insert(
     with connection.cursor() as cursor:
         if is_postgres() and len(rows) >= PG_COPY_MIN_ROWS:
             stage = _pg_stage(cursor, table, columns)
-            raw_cursor = cursor.cursor
-            set_json_dumps(_json_dumps, context=raw_cursor)
-            with raw_cursor.copy(f"COPY {stage} ({names}) FROM STDIN (FORMAT BINARY)") as copy:
-                copy.set_types([c.pg_type for c in columns])
-                for row in rows:
-                    copy.write_row(row)
+            _copy_rows(cursor, stage, columns, rows)
             # DELETE … RETURNING feeds the insert, so the stage is empty again within the same
             # statement (a second use in one transaction must not see these rows).
             cursor.execute(
@@ -136,18 +131,25 @@ def _copy_unless_conflict(
     from django.db import transaction
     from psycopg import errors
 
-    names = ", ".join(c.name for c in columns)
     try:
         with transaction.atomic(), connection.cursor() as cursor:
-            raw_cursor = cursor.cursor
-            set_json_dumps(_json_dumps, context=raw_cursor)
-            with raw_cursor.copy(f"COPY {table} ({names}) FROM STDIN (FORMAT BINARY)") as copy:
-                copy.set_types([c.pg_type for c in columns])
-                for row in rows:
-                    copy.write_row(row)
+            _copy_rows(cursor, table, columns, rows)
     except errors.UniqueViolation:
         return False
     return True
+
+
+def _copy_rows(
+    cursor: Any, table: str, columns: Sequence[Column], rows: Sequence[Sequence[Any]]
+) -> None:
+    """Binary COPY of ``rows`` into ``table`` (PostgreSQL)."""
+    names = ", ".join(c.name for c in columns)
+    raw_cursor = cursor.cursor
+    set_json_dumps(_json_dumps, context=raw_cursor)
+    with raw_cursor.copy(f"COPY {table} ({names}) FROM STDIN (FORMAT BINARY)") as copy:
+        copy.set_types([c.pg_type for c in columns])
+        for row in rows:
+            copy.write_row(row)
 
 
 # Staging tables known up front, created once per database connection (see create_stages).
