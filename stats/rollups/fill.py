@@ -26,15 +26,13 @@ numbers are computed by ``stats.rollups.engine_python``.
 
 from __future__ import annotations
 
-from collections import defaultdict, deque
+from collections import defaultdict
 from collections.abc import Callable, Iterable, Iterator, Sequence
-from concurrent.futures import ThreadPoolExecutor
 from datetime import UTC, datetime, timedelta
-from itertools import pairwise
 from typing import TYPE_CHECKING
 
 from django.conf import settings
-from django.db import connection, connections, transaction
+from django.db import connection, transaction
 from django.db.models import Min, Q
 from django.utils import timezone
 
@@ -53,6 +51,7 @@ from stats.rollups.buckets import (
     bucket_bounds,
     floor_time,
 )
+from stats.rollups.pieces import connections_for_pieces, in_pieces
 
 if TYPE_CHECKING:
     from core.events import StoredEvent
@@ -116,12 +115,18 @@ def _fill(
     progress: Callable[[int], None] | None = None,
 ) -> int:
     filled = 0
-    workers = _workers()
+    workers = connections_for_pieces()
     while (span := _start_next_range(granularity, target)) is not None:
         after, until = span
         with transaction.atomic():
             _lock_watermark(granularity, exclusive=True)
-            _replace_spread(granularity, after, until, compute, now, workers)
+            in_pieces(
+                granularity,
+                after,
+                until,
+                workers,
+                lambda a, b: _replace(granularity, a, b, compute, now),
+            )
             FillState.objects.filter(granularity=granularity.name).update(state=FillState.DONE)
         filled += _bucket_count(granularity, after, until)
         if progress:
@@ -176,60 +181,6 @@ def _replace(
         stored = stored.filter(guild_id__in=list(guild_ids))
     stored.delete()
     return compute(granularity, after, until, now, guild_ids)
-
-
-def _workers() -> int:
-    """How many connections a range may be spread over: ``ROLLUP_WORKERS`` on PostgreSQL when
-    the caller holds no transaction (the other connections see only committed rows), else 1."""
-    if connection.vendor != "postgresql" or connection.in_atomic_block:
-        return 1
-    return max(1, settings.GUILDSTATS["ROLLUP_WORKERS"])
-
-
-def _replace_spread(
-    granularity: Granularity,
-    after: datetime,
-    until: datetime,
-    compute: Compute,
-    now: datetime,
-    workers: int,
-    guild_ids: Sequence[int] | None = None,
-) -> None:
-    """``_replace`` of (after, until], split at bucket edges into pieces that ``workers``
-    threads take in turn, each on its own connection, each piece in its own transaction: one
-    statement runs on one core, so a catch-up (a day of ranges) would leave the others idle.
-    Twice as many pieces as threads keep them busy when pieces differ in size.
-
-    The caller holds the watermark's lock in its transaction and marks the range DONE only
-    when every piece has committed. If one fails, the range stays STARTED and the next run
-    deletes and redoes all of it, as after a crash; meanwhile a piece that committed shows
-    its buckets early, as a sequential fill shows all of its buckets at its commit."""
-    steps = (until - after) // granularity.align
-    count = min(workers * PIECES_PER_WORKER, steps)
-    if workers <= 1 or count <= 1:
-        _replace(granularity, after, until, compute, now, guild_ids)
-        return
-    edges = [after + granularity.align * (steps * k // count) for k in range(count)] + [until]
-    pieces = deque(pairwise(edges))
-
-    def work() -> None:
-        try:
-            while pieces:
-                try:
-                    start, end = pieces.popleft()
-                except IndexError:  # another thread took the last one
-                    return
-                with transaction.atomic():
-                    _replace(granularity, start, end, compute, now, guild_ids)
-        finally:
-            connections.close_all()  # this thread's connections
-
-    with ThreadPoolExecutor(workers, thread_name_prefix="rollup") as pool:
-        for job in [pool.submit(work) for _ in range(min(workers, count))]:
-            job.result()
-
-
-PIECES_PER_WORKER = 2
 
 
 def _bucket_count(granularity: Granularity, after: datetime, until: datetime) -> int:
@@ -396,12 +347,18 @@ def refill(
         watermark = state.end_time if state is not None and state.state == FillState.DONE else None
         after = floor_time(max(since, recompute_horizon(now)), granularity.align)
         redo_until = min(until, watermark) if watermark is not None else after
-        workers = _workers()
+        workers = connections_for_pieces()
         while after < redo_until:
             end = min(after + granularity.step, redo_until)
             with transaction.atomic():
                 _lock_watermark(granularity, exclusive=True)
-                _replace_spread(granularity, after, end, compute_snapshots, now, workers, guild_ids)
+                in_pieces(
+                    granularity,
+                    after,
+                    end,
+                    workers,
+                    lambda a, b: _replace(granularity, a, b, compute_snapshots, now, guild_ids),
+                )
             done += _bucket_count(granularity, after, end)
             if progress:
                 progress(1)
