@@ -227,7 +227,10 @@ counted AS (
 sessions AS (
   SELECT guild_id, user_id, channel_id, started_at AS s, ended_at AS t
   FROM voice_session_log l
-  WHERE started_at < %(until)s AND ended_at > %(after)s{only.format(a="l")}
+  -- the span's GiST index (migration 0019) finds the sessions that overlap the range
+  WHERE tstzrange(started_at, greatest(started_at, ended_at), '[]')
+          && tstzrange(%(after)s, %(until)s, '[)')
+    AND started_at < %(until)s AND ended_at > %(after)s{only.format(a="l")}
   UNION ALL
   SELECT guild_id, user_id, channel_id, joined_at, least(%(now)s, joined_at + %(cap)s)
   FROM voice_sessions o

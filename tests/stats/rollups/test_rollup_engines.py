@@ -144,3 +144,29 @@ def test_the_statement_settings_stay_inside_its_transaction(ingest):
     rows = rollup_compute.preview(NOW - timedelta(minutes=10), NOW, NOW, [int(GUILD)])
     assert [row[3] for row in rows] == [1]  # the message, counted by the tuned statement
     assert settings_now() == before
+
+
+def test_a_logged_session_ending_before_it_starts_is_filled_alike(ingest, monkeypatch):
+    """Whatever the log holds, the span index (migration 0019) must take it and both engines
+    must fill the same table: a row whose end precedes its start counts nothing."""
+    from stats.models import VoiceSessionLog
+
+    guild, user, channel = "710000000000000011", "720000000000000011", "730000000000000011"
+    with time_machine.travel(NOW, tick=False):
+        ingest([message(guild, user, channel, ms(NOW - timedelta(minutes=25)))])
+    VoiceSessionLog.objects.create(
+        guild_id=int(guild),
+        user_id=int(user),
+        channel_id=int(channel),
+        started_at=NOW - timedelta(minutes=20),
+        ended_at=NOW - timedelta(minutes=30),
+    )
+    later = NOW + timedelta(hours=1)
+    rollups.fill_snapshots(later)
+    by_sql = whole_table()
+    MetricsSnapshot.objects.all().delete()
+    rollups.FillState.objects.all().delete()
+    monkeypatch.setattr(rollup_compute, "ENGINE", "python")
+    rollups.fill_snapshots(later)
+    assert whole_table() == by_sql
+    assert sorted(row[4:7] for row in by_sql if row[1] == "5min") == [(1, 0, 0)]
