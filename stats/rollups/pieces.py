@@ -1,17 +1,19 @@
 """A fill range spread over several PostgreSQL connections (``fill.py`` calls this).
 
 One statement runs on one core, so a catch-up (a day of ranges, filled one after the other)
-would leave the others idle. A range is cut at bucket edges into pieces that the run's own
-connection and helper threads, each on a connection of its own, take in turn; twice as many
-pieces as connections keep them all busy when pieces differ in size.
+would leave the others idle. A range is cut at bucket edges into pieces that helper threads, each
+on a connection of its own, take in turn, each piece in a transaction of its own; twice as many
+pieces as connections keep them all busy when pieces differ in size. The run's own connection
+meanwhile holds the watermark's lock in its transaction and marks the range DONE once every piece
+has committed.
 
-The run's own connection does its pieces in its own transaction, which holds the watermark's
-lock and marks the range DONE, so they commit with it; a helper does each piece in a transaction
-of its own. A piece that fails on a helper (a connection the pool could not give, say) goes back
-to the queue for the run's own connection; one that fails there fails the range, which stays
-STARTED, and the next run deletes and redoes all of it, as after a crash. Meanwhile a helper's
-piece that committed shows its buckets early, as a sequential fill shows all of its buckets at
-its commit.
+A piece that fails on a helper (a connection the pool could not give, say) is done again by the
+run's own connection, in its transaction, once every helper has finished: never while a helper's
+transaction is open, since the run's transaction would hold locks a helper may wait for (on
+TimescaleDB, the chunk that an insert creates) while the run waits for the helper. One that fails
+there fails the range, which stays STARTED, and the next run deletes and redoes all of it, as
+after a crash. Meanwhile a helper's piece that committed shows its buckets early, as a
+sequential fill shows all of its buckets at its commit.
 """
 
 from __future__ import annotations
@@ -51,7 +53,7 @@ def in_pieces(
     replace: Callable[[datetime, datetime], object],
 ) -> None:
     """Call ``replace(start, end)`` for every piece of (after, until], on up to ``workers``
-    connections (the caller's and ``workers - 1`` helper threads)."""
+    helper connections; what a helper fails, on the caller's connection afterwards."""
     steps = (until - after) // granularity.align
     count = min(workers * PIECES_PER_CONNECTION, steps)
     if workers <= 1 or count <= 1:
@@ -59,33 +61,29 @@ def in_pieces(
         return
     edges = [after + granularity.align * (steps * k // count) for k in range(count)] + [until]
     pieces = deque(pairwise(edges))
-
-    def take_pieces(*, helper: bool) -> None:
-        while True:
-            try:
-                start, end = pieces.popleft()
-            except IndexError:
-                return
-            try:
-                with transaction.atomic():
-                    replace(start, end)
-            except Exception as exc:
-                if not helper:
-                    raise
-                pieces.append((start, end))
-                log.warning("rollup piece %s..%s handed back to the run: %s", start, end, exc)
-                return
+    failed: list[tuple[datetime, datetime]] = []
 
     def helper() -> None:
         try:
-            take_pieces(helper=True)
+            while True:
+                try:
+                    start, end = pieces.popleft()
+                except IndexError:
+                    return
+                try:
+                    with transaction.atomic():
+                        replace(start, end)
+                except Exception as exc:
+                    failed.append((start, end))
+                    log.warning("rollup piece %s..%s left to the run: %s", start, end, exc)
+                    return
         finally:
             connections.close_all()  # this thread's connections
 
-    helpers = min(workers, count) - 1
-    with ThreadPoolExecutor(helpers, thread_name_prefix="rollup") as pool:
-        jobs = [pool.submit(helper) for _ in range(helpers)]
-        take_pieces(helper=False)
-        for job in jobs:
+    with ThreadPoolExecutor(min(workers, count), thread_name_prefix="rollup") as pool:
+        for job in [pool.submit(helper) for _ in range(min(workers, count))]:
             job.result()
-    take_pieces(helper=False)  # what a helper handed back after the queue ran dry
+    # every helper has finished (and committed or rolled back): the rest, on this connection
+    for start, end in sorted(failed + list(pieces)):
+        with transaction.atomic():
+            replace(start, end)
