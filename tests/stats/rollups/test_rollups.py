@@ -153,6 +153,17 @@ def test_a_crash_mid_range_is_redone_not_doubled(activity, guildstats_settings):
     assert table("hourly") == EXPECTED_HOURLY
 
 
+def assert_filled_at_12_30() -> None:
+    """The activity's whole fill at 12:30: 5-minute buckets to 12:25, hours to 12:00."""
+    assert table() == {k: v for k, v in EXPECTED.items() if k < "12:25"}
+    assert table("hourly") == EXPECTED_HOURLY
+    assert states() == {
+        "5min": (moment(145), FillState.DONE),
+        "hourly": (moment(120), FillState.DONE),
+        "daily": (moment(135), FillState.DONE),
+    }
+
+
 @pytest.mark.postgres
 def test_postgresql_spreads_a_range_over_two_connections_and_redoes_it_whole_after_a_failure(
     activity,
@@ -186,13 +197,7 @@ def test_postgresql_spreads_a_range_over_two_connections_and_redoes_it_whole_aft
     failed = {"11:30", "11:35", "11:40"}
     assert table() == {k: v for k, v in EXPECTED.items() if k < "12:00" and k not in failed}
     rollups.fill_snapshots(moment(150))
-    assert table() == {k: v for k, v in EXPECTED.items() if k < "12:25"}
-    assert table("hourly") == EXPECTED_HOURLY
-    assert states() == {
-        "5min": (moment(145), FillState.DONE),
-        "hourly": (moment(120), FillState.DONE),
-        "daily": (moment(135), FillState.DONE),
-    }
+    assert_filled_at_12_30()
 
 
 @pytest.mark.postgres
@@ -208,13 +213,7 @@ def test_a_piece_a_helper_connection_fails_is_done_by_the_run_itself(activity):
 
     rollups.fill_snapshots(moment(150), compute=helper_without_database)
     assert len(failed_on_helper) == 1
-    assert table() == {k: v for k, v in EXPECTED.items() if k < "12:25"}
-    assert table("hourly") == EXPECTED_HOURLY
-    assert states() == {
-        "5min": (moment(145), FillState.DONE),
-        "hourly": (moment(120), FillState.DONE),
-        "daily": (moment(135), FillState.DONE),
-    }
+    assert_filled_at_12_30()
 
 
 def test_a_six_hour_gap_is_caught_up(activity, ingest):
