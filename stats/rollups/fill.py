@@ -115,7 +115,7 @@ def _fill(
     progress: Callable[[int], None] | None = None,
 ) -> int:
     filled = 0
-    workers = connections_for_pieces()
+    workers = connections_for_pieces()  # asked here: inside the range's transaction it is 1
     while (span := _start_next_range(granularity, target)) is not None:
         after, until = span
         with transaction.atomic():

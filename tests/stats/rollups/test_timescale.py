@@ -83,3 +83,26 @@ def test_old_chunks_are_compressed_then_dropped_by_our_schedule(
         with gzip.open(path, "rt", encoding="utf-8") as lines:
             archived += sum(1 for _line in lines)
     assert archived == 7
+
+
+def test_a_large_frame_resent_into_compressed_chunks_is_all_duplicates(ingest):
+    """Ingest copies a frame of new events straight into ``events`` (``core.sql``); the unique
+    index must still refuse a resend whose events sit in compressed chunks, so that the frame
+    falls back to ``ON CONFLICT DO NOTHING`` and nothing is stored twice."""
+    from core.sql import PG_COPY_MIN_ROWS
+
+    g, user, channel = snowflake(), snowflake(), snowflake()
+    size = PG_COPY_MIN_ROWS + 10
+    base = ms(ORIGIN - timedelta(days=10))
+    frame = [
+        {**message(g, user, channel, base + i), "messageId": str(int(g) + i)} for i in range(size)
+    ]
+    with time_machine.travel(ORIGIN, tick=False):
+        _status, ack = ingest(frame)
+        assert ack["accepted"] == size
+        compress_old_chunks.delay().get()
+    assert [c for _start, c in chunks("events")] == [True]
+    with time_machine.travel(ORIGIN, tick=False):
+        _status, ack = ingest(frame)
+    assert (ack["accepted"], ack["duplicates"]) == (0, size)
+    assert Event.objects.count() == size
