@@ -18,7 +18,7 @@ from stats.rollups import retention
 
 @shared_task(acks_late=True)
 def process_batches(batch_ids: list[int]) -> int:
-    result = processing.process_batches(batch_ids, wait=False)
+    result = processing.process_batches(batch_ids, wait=False, hand_on=process_batches.delay)
     if result.leftover_batch_ids:  # a drain budget ran out with work left
         process_batches.delay(result.leftover_batch_ids)
     return result.applied

@@ -12,7 +12,7 @@ from __future__ import annotations
 
 import logging
 import time
-from collections.abc import Sequence
+from collections.abc import Callable, Sequence
 from dataclasses import dataclass
 from datetime import datetime, timedelta
 
@@ -61,17 +61,35 @@ class ProcessResult:
     leftover_batch_ids: list[int]  # shards whose drain budget ran out: hand these on
 
 
-def process_batches(batch_ids: Sequence[int], *, wait: bool = True) -> ProcessResult:
+def process_batches(
+    batch_ids: Sequence[int],
+    *,
+    wait: bool = True,
+    hand_on: Callable[[list[int]], object] | None = None,
+) -> ProcessResult:
     """Make sure ``batch_ids`` are applied, together with every pending batch of their shards.
 
-    One call serves all the shards of a frame: a shard another worker holds is skipped (that
-    worker will see the batch), the others are drained in turn. A retried or duplicate task finds
-    its batches processed and applies nothing twice; it still drains their shards, because
-    batches that committed while its claim was held enqueued no task of their own.
+    One call serves the shards of a frame: a shard another worker holds is skipped (that worker
+    will see the batch), the others are drained in turn. With ``hand_on`` (the task's own
+    ``delay``), only the first shard is drained here: the others are handed on at once to a
+    new call, which an idle worker process takes while this one drains. Drained in turn by one
+    call, the shards of a frame waited for each other while the other process sat idle, and a
+    backlog was drained on one core. A retried or duplicate task finds its batches processed
+    and applies nothing twice; it still drains their shards, because batches that committed
+    while its claim was held enqueued no task of their own.
     """
-    shards = sorted(
-        set(IngestBatch.objects.filter(pk__in=list(batch_ids)).values_list("shard", flat=True))
-    )
+    first_batch: dict[int, int] = {}  # shard -> one of its batches (a drain takes them all)
+    for batch_id, shard in IngestBatch.objects.filter(pk__in=list(batch_ids)).values_list(
+        "pk", "shard"
+    ):
+        first_batch.setdefault(shard, batch_id)
+    shards = sorted(first_batch)
+    if hand_on is not None and len(shards) > 1:
+        try:  # their drain claims stay held: a drain of theirs is queued
+            hand_on([first_batch[shard] for shard in shards[1:]])
+            shards = shards[:1]
+        except Exception:  # broker unavailable: drain them all here
+            log.warning("could not hand shards on; draining them in turn", exc_info=True)
     applied, leftover = 0, []
     failure: BaseException | None = None
     for shard in shards:
