@@ -53,15 +53,12 @@ test-sqlite: install-dev
 	rm -rf var/test-sqlite
 	GUILDSTATS_VAR_DIR=var/test-sqlite $(PY) -m pytest -q
 
-## The test process's connection pool is larger than the default 10: Channels' test communicator
-## leaves one pooled connection per WebSocket test in an executor thread that never closes it (a
-## real server returns them: 16 sockets in turn against a pool of 3 all worked), and the rollup
-## tests spread a fill over two more connections.
+## The default connection pool (10): Channels' test communicator no longer strands a pooled
+## connection per WebSocket test (tests/conftest.py consumer_connections_returned).
 test-postgres: install-dev
 	$(PY) scripts/check_services.py "$(TEST_DATABASE_URL)" "$(TEST_REDIS_URL)"
 	rm -rf var/test-postgres
 	DATABASE_URL="$(TEST_DATABASE_URL)" REDIS_URL="$(TEST_REDIS_URL)" GUILDSTATS_DB_CONN_MAX_AGE=0 \
-	  GUILDSTATS_DB_POOL_MAX=40 \
 	  GUILDSTATS_VAR_DIR=var/test-postgres $(PY) -m pytest -q --create-db; \
 	  status=$$?; $(PY) scripts/check_services.py --drop-test-database "$(TEST_DATABASE_URL)"; \
 	  exit $$status

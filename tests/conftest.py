@@ -87,6 +87,26 @@ def _empty_cache() -> Iterator[None]:
     yield
 
 
+@pytest.fixture
+def consumer_connections_returned(monkeypatch: pytest.MonkeyPatch) -> None:
+    """Channels' communicators turn ``channels.db.close_old_connections`` into a no-op (so that
+    a Django ``TestCase`` keeps its one connection), so every consumer thread kept the pooled
+    connection it took, and a run of WebSocket tests on PostgreSQL drained the pool (the next
+    frame got "storage unavailable"). For transactional tests: return them as a server does."""
+    from channels.db import DatabaseSyncToAsync
+    from django.db import close_old_connections
+
+    thread_handler = DatabaseSyncToAsync.thread_handler
+
+    def returning(self: Any, loop: Any, *args: Any, **kwargs: Any) -> Any:
+        try:
+            return thread_handler(self, loop, *args, **kwargs)
+        finally:
+            close_old_connections()
+
+    monkeypatch.setattr(DatabaseSyncToAsync, "thread_handler", returning)
+
+
 # The private stack of the outage and collector end-to-end tests (``tests/outage/stack.py``),
 # started once per session on first use and shared by both folders.
 @pytest.fixture(scope="session")

@@ -182,6 +182,7 @@ def _cookie_headers(user: Any) -> list[tuple[bytes, bytes]]:
 
 @pytest.mark.asyncio
 @pytest.mark.django_db(transaction=True)
+@pytest.mark.usefixtures("consumer_connections_returned")
 async def test_the_socket_admits_viewers_and_relays_pushes(people):
     from config.asgi import application
 

@@ -11,7 +11,11 @@ from config.asgi import application
 from stats.models import Event, MemberStats
 from tests.factories import message, ms, snowflake
 
-pytestmark = [pytest.mark.asyncio, pytest.mark.django_db(transaction=True)]
+pytestmark = [
+    pytest.mark.asyncio,
+    pytest.mark.django_db(transaction=True),
+    pytest.mark.usefixtures("consumer_connections_returned"),
+]
 
 
 def connect(token: str | None) -> WebsocketCommunicator:
