@@ -218,7 +218,10 @@ GUILDSTATS = {
     # Guilds are spread over this many serial processing streams (parallelism across workers).
     "PROCESSING_SHARDS": env_int("GUILDSTATS_PROCESSING_SHARDS", 8),
     # How many events one processing transaction takes at most (several batches can share one).
-    "PROCESSING_CHUNK_EVENTS": env_int("GUILDSTATS_PROCESSING_CHUNK_EVENTS", 10000),
+    # Only a backlog fills a chunk; a bigger one folds more of a member's events into one row
+    # per table (30,000 against 10,000: 4-12 % more events/s in bench/ingest_bench.py, about
+    # 15 MB more per worker process).
+    "PROCESSING_CHUNK_EVENTS": env_int("GUILDSTATS_PROCESSING_CHUNK_EVENTS", 30000),
     # A batch still unprocessed after this many seconds is re-enqueued by the sweeper.
     "SWEEP_AFTER_SECONDS": env_int("GUILDSTATS_SWEEP_AFTER_SECONDS", 10),
     # /health: processing lag thresholds and the oldest acceptable worker heartbeat.
