@@ -21,6 +21,7 @@ from django.conf import settings
 from django.db import connection, transaction
 from django.db.models import Count
 from django.utils import timezone
+from kombu.exceptions import OperationalError as BrokerUnavailable
 
 from core import telemetry as metrics
 from core.contract import GUILD_TYPES
@@ -47,7 +48,9 @@ log = logging.getLogger(__name__)
 # Advisory-lock namespace: shard s locks LOCK_BASE + s.
 LOCK_BASE = 0x6775_696C_0000  # "guil"
 # A frame that waited longer than this for its task means processing is behind: its shards are
-# then spread over the worker processes (``process_batches``).
+# then spread over the worker processes (``process_batches``). Measured on the worker's clock
+# against the web process's: a skew only makes a light load hand on too (more tasks) or a
+# backlog not (shards in turn), never changes what is counted.
 HAND_ON_AFTER = timedelta(milliseconds=100)
 
 
@@ -97,7 +100,7 @@ def process_batches(
         try:  # their drain claims stay held: a drain of theirs is queued
             hand_on([first_batch[shard] for shard in shards[1:]])
             shards = shards[:1]
-        except Exception:  # broker unavailable: drain them all here
+        except BrokerUnavailable:  # drain them all here (as frames._enqueue, the same error)
             log.warning("could not hand shards on; draining them in turn", exc_info=True)
     applied, leftover = 0, []
     failure: BaseException | None = None
