@@ -41,8 +41,11 @@ run: install
 	rm -rf var/prometheus
 	$(PY) scripts/run.py
 
-## test: lint, migration check, then the whole suite on SQLite and on PostgreSQL + Redis.
-test: install-dev chromium lint test-sqlite test-postgres
+## test: lint, migration check, then the whole suite on SQLite and on PostgreSQL + Redis, the two
+## side by side (one a core: much of the PostgreSQL suite waits on subprocesses and outages),
+## each one's output printed whole when it ends; either failing fails the target.
+test: install-dev chromium lint
+	$(MAKE) --no-print-directory -j2 --output-sync=target test-sqlite test-postgres
 
 lint: install-dev
 	$(VENV)/bin/ruff check .
