@@ -217,6 +217,8 @@ def main() -> int:
         "--copy-repeats", type=int, default=3, help="raw COPYs timed; the ratio uses the median"
     )
     args = parser.parse_args()
+    if args.copy_repeats < 1:
+        parser.error("--copy-repeats must be at least 1 (the ratio needs a COPY to divide by)")
 
     db_url = scratch_database(SCRATCH_DB)
     env = service_env(db_url)
