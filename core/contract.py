@@ -57,6 +57,8 @@ MODERATION_TYPES = frozenset(  # actions that open moderation cases
 MEMBER_TYPES = frozenset({"GUILD_MEMBER_ADD", "GUILD_MEMBER_REMOVE"})  # joins and leaves
 INVITE_TYPES = frozenset({"INVITE_CREATE", "INVITE_DELETE", "INVITE_USE"})
 GUILD_TYPES = frozenset({"GUILD_SYNC", "GUILD_CREATE", "GUILD_DELETE", "GUILD_UPDATE"})
+# a guild's state at a (re)connect: voice roster, member count, invites (core.payloads)
+STATE_TYPES = frozenset({"GUILD_STATE"})
 SNAPSHOT_TYPES = frozenset({"METRICS_SNAPSHOT", "MEMBER_ACTIVITY_SNAPSHOT"})
 # the collector's "I was collecting these guilds from since to timestamp" (collection windows)
 COVERAGE_TYPES = frozenset({"COLLECTOR_HEARTBEAT"})
@@ -106,6 +108,7 @@ KNOWN_TYPES = (
     | MEMBER_TYPES
     | INVITE_TYPES
     | GUILD_TYPES
+    | STATE_TYPES
     | SNAPSHOT_TYPES
     | COVERAGE_TYPES
     | MESSAGE_TYPES

@@ -179,7 +179,9 @@ class MemberRemoveData(_Checked, rename="camel"):
 
 
 InviteAttribution = Literal["invite", "vanity", "ambiguous", "unknown"]
-AttributionReason = Literal["missing_permission", "rate_limited", "fetch_failed", "not_found"]
+AttributionReason = Literal[
+    "missing_permission", "rate_limited", "fetch_failed", "not_found", "cache_not_ready"
+]
 
 
 class MemberAddData(_Checked, rename="camel"):
@@ -251,7 +253,7 @@ class AuditChange(Struct, rename="camel"):
 class AuditLogData(_Checked, rename="camel"):
     """``action`` is the seed's name (MEMBER_BAN_ADD …) or Discord's numeric audit-log type."""
 
-    _snowflakes = ("executor_id", "target_id", "id")
+    _snowflakes = ("executor_id", "target_id", "id", "channel_id")
     action: Annotated[str, Meta(min_length=1, max_length=64)] | int
     executor_id: Snowflake | None = None
     executor_username: Name | None = None
@@ -261,6 +263,10 @@ class AuditLogData(_Checked, rename="camel"):
     changes: list[AuditChange] = []
     reason: str | None = None
     id: Snowflake | None = None
+    # Discord's ``options``: the channel of a message delete (72) or bulk delete (73) and how
+    # many messages it covers (a grouped message-delete entry's count grows)
+    channel_id: Snowflake | None = None
+    count: Count | None = None
 
 
 class AutoModerationData(_Checked, rename="camel"):
@@ -331,6 +337,52 @@ class HeartbeatData(_Checked, rename="camel"):
                 raise ValueError("guildIds must hold valid snowflakes")
 
 
+# --- Guild state at a (re)connect (issue 22) ---------------------------------------------------
+MAX_ROSTER = 20_000  # members in voice per GUILD_STATE (a frame holds about 25,000 ids)
+MAX_STATE_INVITES = 1_000  # Discord's own cap on a guild's invites
+
+
+class VoiceChannelRoster(_Checked, rename="camel"):
+    _snowflakes = ("channel_id",)
+    channel_id: Snowflake
+    user_ids: list[Snowflake]
+    bot_ids: list[Snowflake] = []  # which of ``user_ids`` are bot accounts
+
+
+class StateInvite(InviteCreateData, rename="camel"):
+    """One of the guild's current invites, as INVITE_CREATE describes it."""
+
+
+class GuildStateData(_Checked, rename="camel"):
+    """GUILD_STATE: one guild's state at the event's timestamp, sent by the collector at every
+    ready, resume and guild join. Each section present replaces that part of the server's
+    state; an absent (null) section leaves it alone, so a snapshot may come in parts that share
+    ``snapshotId`` (the voice roster and member count at once, the invites once fetched).
+
+    ``gapSince`` (epoch ms): the last moment before this snapshot at which the collector knew
+    the guild's state (its last heartbeat before a crash, the disconnect before a resume);
+    null when it knew none (a guild just joined, a first start)."""
+
+    snapshot_id: Annotated[str, Meta(min_length=1, max_length=64)]
+    reason: Literal["ready", "resume", "join"]
+    gap_since: EpochMs | None = None
+    member_count: Count | None = None
+    voice: Annotated[list[VoiceChannelRoster], Meta(max_length=MAX_ROSTER)] | None = None
+    invites: Annotated[list[StateInvite], Meta(max_length=MAX_STATE_INVITES)] | None = None
+
+    def __post_init__(self) -> None:
+        super().__post_init__()
+        if self.voice is None:
+            return
+        members = sum(len(channel.user_ids) for channel in self.voice)
+        if members > MAX_ROSTER:
+            raise ValueError(f"voice holds {members} members, at most {MAX_ROSTER}")
+        for channel in self.voice:
+            for value in (*channel.user_ids, *channel.bot_ids):
+                if not _is_snowflake(value):
+                    raise ValueError("userIds and botIds must hold valid snowflakes")
+
+
 DATA_SCHEMAS: dict[str, type[Struct]] = {
     "MESSAGE_REACTION_ADD": ReactionData,
     "MESSAGE_REACTION_REMOVE": ReactionData,
@@ -350,6 +402,7 @@ DATA_SCHEMAS: dict[str, type[Struct]] = {
     "INVITE_DELETE": InviteDeleteData,
     "INVITE_USE": InviteUseData,
     "COLLECTOR_HEARTBEAT": HeartbeatData,
+    "GUILD_STATE": GuildStateData,
     **SNAPSHOT_SCHEMAS,  # METRICS_SNAPSHOT, MEMBER_ACTIVITY_SNAPSHOT (core.snapshots)
 }
 

@@ -6,17 +6,18 @@ class GuildsConfig(AppConfig):
     verbose_name = "Guilds"
 
     def ready(self) -> None:
-        from core.contract import COVERAGE_TYPES, GUILD_TYPES
+        from core.contract import COVERAGE_TYPES, GUILD_TYPES, MEMBER_TYPES, STATE_TYPES
         from core.registry import registry
         from guilds.coverage import apply_heartbeats
         from guilds.services import apply_guild_events
 
+        # the registry, the member count (Discord's, kept current by joins and leaves)
         registry.register(
             "guilds.registry",
-            GUILD_TYPES,
+            GUILD_TYPES | STATE_TYPES | MEMBER_TYPES,
             apply_guild_events,
             order=10,
-            reads_data=GUILD_TYPES - {"GUILD_DELETE"},
+            reads_data=(GUILD_TYPES - {"GUILD_DELETE"}) | STATE_TYPES,
         )
         # collection windows from the collectors' heartbeats (guilds.coverage)
         registry.register(

@@ -24,6 +24,9 @@ class Guild(models.Model):
     icon = models.CharField(max_length=255, blank=True, null=True)
     owner_id = models.BigIntegerField(null=True, blank=True)
     member_count = models.IntegerField(default=0)
+    # when member_count was last set from Discord's own count (GUILD_SYNC/CREATE/UPDATE/STATE):
+    # joins and leaves stamped after it adjust the count, earlier ones are already in it
+    member_count_at = models.DateTimeField(null=True, blank=True, editable=False)
     features = models.JSONField(default=list, blank=True)
     premium_tier = models.SmallIntegerField(default=0)
     premium_subscription_count = models.IntegerField(default=0)

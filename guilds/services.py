@@ -11,6 +11,7 @@ from typing import TYPE_CHECKING, Any, TypeVar
 
 from django.core.cache import cache
 from django.db.models import F, Q, Value
+from django.db.models.functions import Greatest
 from django.utils import timezone
 from django.utils.dateparse import parse_datetime
 
@@ -147,14 +148,22 @@ def ensure_guilds(guild_ids: Iterable[int], known: Iterable[int]) -> None:
 
 
 def apply_guild_events(events: Sequence[StoredEvent]) -> None:
-    """Apply GUILD_SYNC / CREATE / UPDATE / DELETE in timestamp order. Stats are never deleted."""
+    """Apply GUILD_SYNC / CREATE / UPDATE / DELETE / STATE and the member count's joins and
+    leaves, in timestamp order. Stats are never deleted."""
+    counts = _MemberCounts()
     for event in events:
         data = event.data if isinstance(event.data, dict) else {}
+        if event.type in ("GUILD_MEMBER_ADD", "GUILD_MEMBER_REMOVE"):
+            counts.add(
+                event.guild_id, event.timestamp, 1 if event.type == "GUILD_MEMBER_ADD" else -1
+            )
+            continue
+        counts.flush()  # the joins before this event land before it sets anything
         if event.type == "GUILD_SYNC":
             _apply_sync(event, data)
         elif event.type == "GUILD_CREATE":
             guild_id = int_or_none(data.get("id")) or event.guild_id
-            fields = _guild_fields(data)
+            fields = _guild_fields(data, event.timestamp)
             fields["is_active"] = True
             fields.update(_listed_by(event))
             joined = _datetime(data.get("joinedAt"))
@@ -168,13 +177,54 @@ def apply_guild_events(events: Sequence[StoredEvent]) -> None:
                 for key, change in changes.items()
                 if isinstance(change, dict) and "new" in change
             }
-            fields = _guild_fields(new_values)
+            fields = _guild_fields(new_values, event.timestamp)
             if fields:
                 Guild.objects.update_or_create(guild_id=event.guild_id, defaults=fields)
+        elif event.type == "GUILD_STATE":
+            if data.get("memberCount") is not None:
+                _set_member_count(event.guild_id, int(data["memberCount"]), event.timestamp)
         elif event.type == "GUILD_DELETE":
             Guild.objects.filter(guild_id=event.guild_id).update(
                 is_active=False, updated_at=timezone.now()
             )
+    counts.flush()
+
+
+class _MemberCounts:
+    """Joins minus leaves per guild, written as one UPDATE per guild; only those stamped after
+    the guild's last count from Discord (``member_count_at``) change it, so a join that the
+    count already holds is not added twice, and the count never goes below zero."""
+
+    def __init__(self) -> None:
+        self.pending: dict[int, list[tuple[datetime, int]]] = {}
+
+    def add(self, guild_id: int, at: datetime, change: int) -> None:
+        self.pending.setdefault(guild_id, []).append((at, change))
+
+    def flush(self) -> None:
+        if not self.pending:
+            return
+        pending, self.pending = self.pending, {}
+        since = dict(
+            Guild.objects.filter(guild_id__in=list(pending)).values_list(
+                "guild_id", "member_count_at"
+            )
+        )
+        for guild_id, changes in pending.items():
+            after = since.get(guild_id)
+            delta = sum(change for at, change in changes if after is None or at > after)
+            if delta:
+                Guild.objects.filter(guild_id=guild_id).update(
+                    member_count=Greatest(F("member_count") + delta, Value(0)),
+                    updated_at=timezone.now(),
+                )
+
+
+def _set_member_count(guild_id: int, count: int, at: datetime) -> None:
+    """Discord's own count at ``at``; an older count than the one kept changes nothing."""
+    Guild.objects.filter(guild_id=guild_id).filter(
+        Q(member_count_at__isnull=True) | Q(member_count_at__lte=at)
+    ).update(member_count=count, member_count_at=at, updated_at=timezone.now())
 
 
 def _apply_sync(event: StoredEvent, data: dict[str, Any]) -> None:
@@ -188,7 +238,7 @@ def _apply_sync(event: StoredEvent, data: dict[str, Any]) -> None:
         if not isinstance(entry, dict) or int_or_none(entry.get("id")) is None:
             continue
         guild_id = int_or_none(entry["id"])
-        fields = _guild_fields(entry)
+        fields = _guild_fields(entry, event.timestamp)
         fields["is_active"] = True
         fields.update(seen)
         Guild.objects.update_or_create(guild_id=guild_id, defaults=fields)
@@ -219,7 +269,8 @@ def _listed_by(event: StoredEvent) -> dict[str, Any]:
     return fields
 
 
-def _guild_fields(data: dict[str, Any]) -> dict[str, Any]:
+def _guild_fields(data: dict[str, Any], at: datetime) -> dict[str, Any]:
+    """The Guild columns ``data`` sets (a member count with the moment it held, ``at``)."""
     fields: dict[str, Any] = {}
     for key, column in GUILD_FIELDS.items():
         if key not in data:
@@ -234,9 +285,9 @@ def _guild_fields(data: dict[str, Any]) -> dict[str, Any]:
         elif column == "name":
             value = str(value or "")[:100]
         fields[column] = value
+    if "member_count" in fields:
+        fields["member_count_at"] = at
     return fields
-
-
 
 
 def _datetime(value: Any) -> datetime | None:

@@ -6,14 +6,14 @@ class InvitesConfig(AppConfig):
     verbose_name = "Invites"
 
     def ready(self) -> None:
-        from core.contract import INVITE_TYPES, MEMBER_TYPES
+        from core.contract import INVITE_TYPES, MEMBER_TYPES, STATE_TYPES
         from core.registry import registry
         from invites.services.joins import apply_invite_events
 
         # invites, joins and leaves, after moderation (a kick is both a case and a leave)
         registry.register(
             "invites.joins",
-            INVITE_TYPES | MEMBER_TYPES,
+            INVITE_TYPES | MEMBER_TYPES | STATE_TYPES,  # GUILD_STATE: the invite list
             apply_invite_events,
             order=30,
             reads_data=True,

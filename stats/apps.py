@@ -19,7 +19,7 @@ class StatsConfig(AppConfig):
     verbose_name = "Statistics"
 
     def ready(self) -> None:
-        from core.contract import SNAPSHOT_TYPES, VOICE_TYPES
+        from core.contract import SNAPSHOT_TYPES, STATE_TYPES, VOICE_TYPES
         from core.registry import registry
         from stats.processing.activity import apply_message_events, apply_reaction_events
         from stats.processing.snapshots import apply_snapshot_events
@@ -49,10 +49,10 @@ class StatsConfig(AppConfig):
         )
         registry.register(
             "stats.voice",
-            VOICE_TYPES,
+            VOICE_TYPES | STATE_TYPES,  # GUILD_STATE: the voice roster
             apply_voice_events,
             order=50,
-            reads_data={"VOICE_CHANNEL_MOVE"},
+            reads_data={"VOICE_CHANNEL_MOVE"} | STATE_TYPES,
             counting=True,
         )
         from stats.ingest.frames import connect_processing

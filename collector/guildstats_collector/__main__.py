@@ -58,6 +58,10 @@ async def run(settings: Settings) -> int:
     if not settings.bot_token:
         raise ConfigError("GUILDSTATS_BOT_TOKEN is not set (manage.py create_bot_token NAME)")
     await preflight(settings)
+    # the collector never joins voice: discord.py's warnings about PyNaCl and davey (voice
+    # support) would only alarm an operator (a host bot's own logging is left alone)
+    discord.VoiceClient.warn_nacl = False
+    discord.VoiceClient.warn_dave = False
     bot = commands.AutoShardedBot(
         command_prefix=commands.when_mentioned,
         intents=intents(settings),

@@ -18,6 +18,7 @@ from __future__ import annotations
 
 import asyncio
 import logging
+import uuid
 from typing import Any
 
 import discord
@@ -25,8 +26,9 @@ from discord.ext import commands
 
 from guildstats_collector import events
 from guildstats_collector.aggregate import Aggregator
+from guildstats_collector.audits import AuditFetch, AuditPoller, fetch_message_deletes
 from guildstats_collector.config import Settings
-from guildstats_collector.coverage import Coverage
+from guildstats_collector.coverage import LAST_ALIVE, Coverage
 from guildstats_collector.invites import (
     Attribution,
     Fetch,
@@ -56,11 +58,12 @@ class GuildstatsCog(commands.Cog, name="guildstats"):
         *,
         collector: Collector | None = None,
         invite_fetch: Fetch = fetch_invites,
+        audit_fetch: AuditFetch = fetch_message_deletes,
     ) -> None:
         self.bot = bot
         self.settings = settings or Settings.from_env()
         self.collector = collector or Collector(self.settings)
-        self.invites = InviteTracker(invite_fetch)
+        self.invites = InviteTracker(invite_fetch, cache_wait=self.settings.invite_cache_wait)
         self.coverage = Coverage(
             self.collector,
             self._guild_ids_of_shard,
@@ -74,6 +77,16 @@ class GuildstatsCog(commands.Cog, name="guildstats"):
         )
         self._background: set[asyncio.Task[Any]] = set()
         self._ready_shards: set[int] = set()  # synced since their last connect
+        # since when each disconnected shard's state is unknown (epoch ms), and its guilds
+        self._gaps: dict[int, int] = {}
+        self._resuming: set[int] = set()
+        # a restart's gap starts at the previous run's last heartbeat (None: a first start)
+        self._restart_gap = self.collector.spool.recall(LAST_ALIVE)
+        self._started_shards: set[int] = set()
+        self._announced = False
+        self.audits = AuditPoller(
+            self._emit_audit, interval=self.settings.audit_poll_interval, fetch=audit_fetch
+        )
 
     # --- lifecycle --------------------------------------------------------------------------------
     async def cog_load(self) -> None:
@@ -87,10 +100,16 @@ class GuildstatsCog(commands.Cog, name="guildstats"):
     async def cog_unload(self) -> None:
         for task in self._background:
             task.cancel()
+        await self.audits.close()
         if self.aggregator is not None:
             await self.aggregator.close()
         await self.coverage.close()  # sends each running shard's stop
         await self.collector.stop()
+        log.info(
+            "guildstats collector stopped: %s events left in the spool %s (sent on next start)",
+            self.collector.spool.count,
+            self.collector.spool.path,
+        )
 
     def _spawn(self, coro: Any) -> None:
         task = asyncio.create_task(coro)
@@ -99,6 +118,10 @@ class GuildstatsCog(commands.Cog, name="guildstats"):
 
     def _emit(self, event: dict[str, Any] | None) -> None:
         if event is not None:
+            self.collector.emit(event)
+
+    def _emit_audit(self, event: dict[str, Any]) -> None:
+        if self.settings.enabled("GUILD_AUDIT_LOG_ENTRY_CREATE"):
             self.collector.emit(event)
 
     def _shard_count(self) -> int:
@@ -116,54 +139,113 @@ class GuildstatsCog(commands.Cog, name="guildstats"):
     def _guild_ids_of_shard(self, shard_id: int) -> list[int]:
         return [g.id for g in self._guilds_of_shard(shard_id)]
 
-    # --- connection: GUILD_SYNC per shard, coverage, the invite cache -----------------------------
+    # --- connection: GUILD_SYNC and GUILD_STATE per shard, coverage, the invite cache ----------
     @commands.Cog.listener()
     async def on_ready(self) -> None:
         # an AutoShardedBot has sent on_shard_ready for each shard already: sync the others
         for shard_id in self._shard_ids():
             if shard_id not in self._ready_shards:
                 await self.on_shard_ready(shard_id)
+        if not self._announced:
+            self._announced = True
+            spool = self.collector.spool
+            log.info(
+                "guildstats collector ready: %s shard(s) %s, %s guilds, sending to %s; "
+                "spool %s (%s events, %s bytes waiting)",
+                self._shard_count(),
+                self._shard_ids(),
+                len(self.bot.guilds),
+                self.settings.guildstats_url,
+                spool.path,
+                spool.count,
+                spool.bytes,
+            )
 
     @commands.Cog.listener()
     async def on_shard_ready(self, shard_id: int) -> None:
+        """A new gateway session (start, or a reconnect Discord would not resume): the guilds
+        and their state as GUILD_CREATE delivered them, before any later dispatch."""
         self._ready_shards.add(shard_id)
         guilds = self._guilds_of_shard(shard_id)
         if guilds and self.settings.enabled("GUILD_SYNC"):
             self.collector.emit(events.guild_sync(guilds, shard_id, self._shard_count()))
+        gap = self._gaps.pop(shard_id, None)
+        if shard_id not in self._started_shards:  # this run's first session of the shard
+            self._started_shards.add(shard_id)
+            gap = gap if gap is not None else self._restart_gap
+        snapshot = self._state(guilds, "ready", gap)
         self.coverage.start(shard_id)
         if self.settings.enabled("INVITE_USE") or self.settings.enabled("GUILD_MEMBER_ADD"):
-            self._spawn(self._cache_invites(guilds))
+            self.invites.expect([g.id for g in guilds])
+        if guilds:
+            self._spawn(self._cache_invites(guilds, snapshot, "ready", gap))
 
-    async def _cache_invites(self, guilds: list[discord.Guild]) -> None:
+    def _state(self, guilds: list[discord.Guild], reason: str, gap: int | None) -> str:
+        """One GUILD_STATE per guild (voice roster, member count) at once, so that it comes
+        before every later transition; returns the snapshot id its invite part will share."""
+        snapshot = uuid.uuid4().hex
+        if self.settings.enabled("GUILD_STATE"):
+            now = events.now_ms()
+            for guild in guilds:
+                self.collector.emit(
+                    events.guild_state(guild, snapshot, reason, gap_since=gap, timestamp=now)
+                )
+        self._resuming.difference_update(g.id for g in guilds)
+        return snapshot
+
+    async def _cache_invites(
+        self, guilds: list[discord.Guild], snapshot: str, reason: str, gap: int | None
+    ) -> None:
+        wanted = self.settings.enabled("INVITE_USE") or self.settings.enabled("GUILD_MEMBER_ADD")
         for guild in guilds:  # one after the other: discord.py paces them to the rate limits
-            await self.invites.refresh(guild)
+            if not wanted and not self.settings.enabled("GUILD_STATE"):
+                return
+            invites = await self.invites.refresh(guild)
+            if invites is not None and self.settings.enabled("GUILD_STATE"):
+                listed = [invites[code].described() for code in sorted(invites)]
+                self.collector.emit(
+                    events.guild_state(guild, snapshot, reason, gap_since=gap, invites=listed)
+                )
+
+    def _disconnected(self, shard_id: int) -> None:
+        """The shard's state is known up to now: what Discord replays on a resume is reconciled
+        by the roster sent at RESUMED, not stamped with the replay's time."""
+        self._ready_shards.discard(shard_id)
+        self.coverage.stop(shard_id)
+        self._gaps.setdefault(shard_id, events.now_ms())
+        self._resuming.update(g.id for g in self._guilds_of_shard(shard_id))
+
+    def _resumed(self, shard_id: int) -> None:
+        self.coverage.start(shard_id)
+        gap = self._gaps.pop(shard_id, None)
+        if gap is not None:
+            self._state(self._guilds_of_shard(shard_id), "resume", gap)
 
     @commands.Cog.listener()
     async def on_shard_disconnect(self, shard_id: int) -> None:
-        self._ready_shards.discard(shard_id)
-        self.coverage.stop(shard_id)
+        self._disconnected(shard_id)
 
     @commands.Cog.listener()
     async def on_disconnect(self) -> None:
         if not getattr(self.bot, "shards", None):
-            self._ready_shards.discard(self.bot.shard_id or 0)
-            self.coverage.stop(self.bot.shard_id or 0)
+            self._disconnected(self.bot.shard_id or 0)
 
     @commands.Cog.listener()
     async def on_shard_resumed(self, shard_id: int) -> None:
-        self.coverage.start(shard_id)
+        self._resumed(shard_id)
 
     @commands.Cog.listener()
     async def on_resumed(self) -> None:
         if not getattr(self.bot, "shards", None):
-            self.coverage.start(self.bot.shard_id or 0)
+            self._resumed(self.bot.shard_id or 0)
 
     # --- guilds -----------------------------------------------------------------------------------
     @commands.Cog.listener()
     async def on_guild_join(self, guild: discord.Guild) -> None:
         if self.settings.enabled("GUILD_CREATE"):
             self.collector.emit(events.guild_create(guild))
-        await self.invites.refresh(guild)
+        snapshot = self._state([guild], "join", None)
+        await self._cache_invites([guild], snapshot, "join", None)
 
     @commands.Cog.listener()
     async def on_guild_remove(self, guild: discord.Guild) -> None:
@@ -191,6 +273,9 @@ class GuildstatsCog(commands.Cog, name="guildstats"):
     async def on_raw_message_delete(self, payload: discord.RawMessageDeleteEvent) -> None:
         if self.settings.enabled("MESSAGE_DELETE"):
             self._emit(events.message_delete(payload, send_content=self.settings.send_content))
+        guild = self.bot.get_guild(payload.guild_id) if payload.guild_id else None
+        if guild is not None:  # a moderator's delete may have grown an audit entry's count
+            self.audits.deleted(guild)
 
     @commands.Cog.listener()
     async def on_raw_bulk_message_delete(self, payload: discord.RawBulkMessageDeleteEvent) -> None:
@@ -221,6 +306,8 @@ class GuildstatsCog(commands.Cog, name="guildstats"):
         found = events.voice(member, before, after)
         if found is None:
             return
+        if member.guild.id in self._resuming:
+            return  # replayed by a RESUME: the roster at RESUMED reconciles it (``_disconnected``)
         if self.aggregator is not None and not member.bot:
             self.aggregator.voice(
                 member.guild.id, member.id, after.channel.id if after.channel else None
@@ -261,6 +348,7 @@ class GuildstatsCog(commands.Cog, name="guildstats"):
     # --- audit log, auto-moderation ---------------------------------------------------------------
     @commands.Cog.listener()
     async def on_audit_log_entry_create(self, entry: discord.AuditLogEntry) -> None:
+        self.audits.seen(entry)
         if self.settings.enabled("GUILD_AUDIT_LOG_ENTRY_CREATE"):
             self.collector.emit(events.audit_entry(entry))
 

@@ -26,7 +26,9 @@ MODERATION_TYPES = frozenset(
     }
 )
 INVITE_TYPES = frozenset({"INVITE_CREATE", "INVITE_DELETE", "INVITE_USE"})
-GUILD_TYPES = frozenset({"GUILD_SYNC", "GUILD_CREATE", "GUILD_DELETE", "GUILD_UPDATE"})
+GUILD_TYPES = frozenset(
+    {"GUILD_SYNC", "GUILD_CREATE", "GUILD_DELETE", "GUILD_UPDATE", "GUILD_STATE"}
+)
 COVERAGE_TYPES = frozenset({"COLLECTOR_HEARTBEAT"})
 SNAPSHOT_TYPES = frozenset({"METRICS_SNAPSHOT", "MEMBER_ACTIVITY_SNAPSHOT"})
 ACTIVITY_TYPES = frozenset(
@@ -103,6 +105,11 @@ class Settings:
     backoff_base: float = 0.5
     backoff_cap: float = 60.0
     members_intent: bool = True  # privileged: joins, leaves, member cache
+    # joins that arrive before the guild's invites are cached wait this long for them
+    invite_cache_wait: float = 30.0
+    # after message deletes, read the guild's recent message-delete audit entries over REST at
+    # most this often (Discord grows a grouped entry's count without a new gateway event); 0: off
+    audit_poll_interval: float = 10.0
     aggregate: AggregateSettings = field(default_factory=AggregateSettings)
 
     def enabled(self, event_type: str) -> bool:
@@ -158,6 +165,8 @@ class Settings:
             heartbeat_interval=_float(env, "GUILDSTATS_HEARTBEAT_SECONDS", 60),
             request_timeout=_float(env, "GUILDSTATS_REQUEST_TIMEOUT_SECONDS", 30),
             members_intent=_bool(env, "GUILDSTATS_MEMBERS_INTENT", True),
+            invite_cache_wait=_float(env, "GUILDSTATS_INVITE_CACHE_WAIT_SECONDS", 30),
+            audit_poll_interval=_float(env, "GUILDSTATS_AUDIT_POLL_SECONDS", 10),
             aggregate=aggregate,
         )
 

@@ -21,6 +21,7 @@ from guildstats_collector.pipeline import Collector
 
 log = logging.getLogger(__name__)
 
+LAST_ALIVE = "last_alive_ms"
 MAX_GUILD_IDS = 10_000  # per heartbeat (the server's bound); Discord puts ≤ 2,500 on a shard
 
 
@@ -56,7 +57,9 @@ class Coverage:
     def stop(self, shard_id: int) -> None:
         since = self._since.pop(shard_id, None)
         if since is not None:
-            self._emit(shard_id, "stop", since, self._now_ms())
+            now = self._now_ms()
+            self._emit(shard_id, "stop", since, now)
+            self._remember(now)
 
     def stop_all(self) -> None:
         for shard_id in sorted(self._since):
@@ -67,6 +70,13 @@ class Coverage:
         for shard_id in sorted(self._since):
             self._emit(shard_id, "alive", self._since[shard_id], now)
             self._since[shard_id] = now
+        if self._since:
+            self._remember(now)
+
+    def _remember(self, now: int) -> None:
+        """The last moment this collector knew its guilds' state, kept in the spool: after a
+        crash or a restart, the next GUILD_STATE's ``gapSince`` (voice credited up to it)."""
+        self._collector.spool.remember(LAST_ALIVE, now)
 
     def launch(self) -> None:
         if self._task is None:

@@ -337,9 +337,8 @@ def automod(execution: discord.AutoModAction, *, send_content: bool) -> dict[str
 
 
 # --- invites ----------------------------------------------------------------------------------
-def invite_create(invite: discord.Invite) -> dict[str, Any] | None:
-    if invite.guild is None:
-        return None
+def invite_fields(invite: discord.Invite) -> dict[str, Any]:
+    """An invite as INVITE_CREATE's ``data`` (and a GUILD_STATE's invite list) describe it."""
     data: dict[str, Any] = {
         "code": invite.code,
         "maxUses": invite.max_uses or 0,
@@ -359,7 +358,13 @@ def invite_create(invite: discord.Invite) -> dict[str, Any] | None:
         expires = invite.created_at + timedelta(seconds=invite.max_age)  # the gateway omits it
     if expires is not None:
         data["expiresAt"] = iso(expires)
-    return event("INVITE_CREATE", invite.guild.id, data=data)
+    return data
+
+
+def invite_create(invite: discord.Invite) -> dict[str, Any] | None:
+    if invite.guild is None:
+        return None
+    return event("INVITE_CREATE", invite.guild.id, data=invite_fields(invite))
 
 
 def invite_delete(invite: discord.Invite) -> dict[str, Any] | None:
@@ -421,6 +426,55 @@ def guild_update(before: discord.Guild, after: discord.Guild) -> dict[str, Any] 
     if not changes:
         return None
     return event("GUILD_UPDATE", after.id, data={"id": str(after.id), "changes": changes})
+
+
+MAX_ROSTER = 20_000  # members in voice per GUILD_STATE (the server's bound)
+
+
+def voice_roster(guild: discord.Guild) -> list[dict[str, Any]] | None:
+    """Who is in which voice channel now, from discord.py's cache (the voice states that
+    GUILD_CREATE gave, kept current since); None when over the bound."""
+    roster = []
+    members = 0
+    for channel in sorted((*guild.voice_channels, *guild.stage_channels), key=lambda c: c.id):
+        states = channel.voice_states
+        if not states:
+            continue
+        bots = [u for u in states if (m := guild.get_member(u)) is not None and m.bot]
+        entry: dict[str, Any] = {"channelId": str(channel.id), "userIds": _ids(states)}
+        if bots:
+            entry["botIds"] = _ids(bots)
+        roster.append(entry)
+        members += len(states)
+    return roster if members <= MAX_ROSTER else None
+
+
+def _ids(values: Any) -> list[str]:
+    return [str(v) for v in sorted(values)]
+
+
+def guild_state(
+    guild: discord.Guild,
+    snapshot_id: str,
+    reason: str,
+    *,
+    gap_since: int | None = None,
+    timestamp: int | None = None,
+    invites: list[dict[str, Any]] | None = None,
+) -> dict[str, Any]:
+    """GUILD_STATE: the voice roster and member count now (``invites`` None), or the invite
+    list (a second part of the same snapshot, once fetched)."""
+    data: dict[str, Any] = {"snapshotId": snapshot_id, "reason": reason}
+    if gap_since is not None:
+        data["gapSince"] = gap_since
+    if invites is not None:
+        data["invites"] = invites
+    else:
+        data["memberCount"] = guild.member_count or 0
+        roster = voice_roster(guild)
+        if roster is not None:
+            data["voice"] = roster
+    return event("GUILD_STATE", guild.id, timestamp=timestamp, shard_id=guild.shard_id, data=data)
 
 
 def guild_delete(guild: discord.Guild) -> dict[str, Any]:

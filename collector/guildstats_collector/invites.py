@@ -21,10 +21,12 @@ from __future__ import annotations
 import asyncio
 import logging
 from collections.abc import Awaitable, Callable
-from dataclasses import dataclass
+from dataclasses import dataclass, field
 from typing import Any
 
 import discord
+
+from guildstats_collector.events import invite_fields
 
 log = logging.getLogger(__name__)
 
@@ -36,6 +38,8 @@ class InviteState:
     max_uses: int = 0
     inviter_id: int | None = None
     inviter_name: str | None = None
+    # the whole invite as INVITE_CREATE describes it, for a GUILD_STATE's invite list
+    fields: dict[str, Any] | None = field(default=None, compare=False, hash=False)
 
     @classmethod
     def of(cls, invite: discord.Invite) -> InviteState:
@@ -46,7 +50,17 @@ class InviteState:
             max_uses=invite.max_uses or 0,
             inviter_id=inviter.id if inviter is not None else None,
             inviter_name=inviter.name if inviter is not None else None,
+            fields=invite_fields(invite),
         )
+
+    def described(self) -> dict[str, Any]:
+        if self.fields is not None:
+            return {**self.fields, "uses": self.uses}
+        out: dict[str, Any] = {"code": self.code, "uses": self.uses, "maxUses": self.max_uses}
+        if self.inviter_id is not None:
+            out["inviterId"] = str(self.inviter_id)
+            out["inviterUsername"] = self.inviter_name
+        return out
 
 
 @dataclass(frozen=True)
@@ -111,8 +125,10 @@ async def fetch_invites(guild: discord.Guild) -> tuple[dict[str, InviteState], i
         invites = {i.code: InviteState.of(i) for i in await guild.invites()}
         vanity = None
         if "VANITY_URL" in guild.features:
-            found = await guild.vanity_invite()
-            vanity = found.uses if found is not None else None
+            # the vanity URL's uses in one request: ``guild.vanity_invite()`` makes a second one
+            # for the invite's channel, which attribution does not need (a join: 2 requests)
+            found = await guild._state.http.get_vanity_code(guild.id)
+            vanity = int(found.get("uses") or 0) if found and found.get("code") else None
     except discord.Forbidden:
         raise FetchFailed("missing_permission") from None
     except discord.HTTPException as exc:
@@ -123,25 +139,38 @@ async def fetch_invites(guild: discord.Guild) -> tuple[dict[str, InviteState], i
 
 
 class InviteTracker:
-    def __init__(self, fetch: Fetch = fetch_invites) -> None:
+    def __init__(self, fetch: Fetch = fetch_invites, *, cache_wait: float = 30.0) -> None:
         self._fetch = fetch
+        self.cache_wait = cache_wait
         self._known: dict[int, _Snapshot] = {}
         self._locks: dict[int, asyncio.Lock] = {}
+        self._cached: dict[int, asyncio.Event] = {}  # set once a refresh has been tried
 
     def _lock(self, guild_id: int) -> asyncio.Lock:
         return self._locks.setdefault(guild_id, asyncio.Lock())
 
-    async def refresh(self, guild: discord.Guild) -> bool:
-        """Cache the guild's invites (start, guild join); False when they cannot be read."""
-        async with self._lock(guild.id):
-            try:
-                invites, vanity = await self._fetch(guild)
-            except FetchFailed as exc:
-                log.info("invites of guild %s not cached: %s", guild.id, exc.reason)
-                self._known.pop(guild.id, None)
-                return False
-            self._known[guild.id] = _Snapshot(invites, vanity)
-            return True
+    def expect(self, guild_ids: list[int]) -> None:
+        """These guilds' invites are about to be cached (a shard is ready): a join that comes
+        first waits for the cache (``cache_wait``) instead of finding nothing to diff."""
+        for guild_id in guild_ids:
+            if guild_id not in self._known:
+                self._cached.setdefault(guild_id, asyncio.Event())
+
+    async def refresh(self, guild: discord.Guild) -> dict[str, InviteState] | None:
+        """Cache the guild's invites (start, guild join) and return them; None when they cannot
+        be read."""
+        try:
+            async with self._lock(guild.id):
+                try:
+                    invites, vanity = await self._fetch(guild)
+                except FetchFailed as exc:
+                    log.info("invites of guild %s not cached: %s", guild.id, exc.reason)
+                    self._known.pop(guild.id, None)
+                    return None
+                self._known[guild.id] = _Snapshot(dict(invites), vanity)
+                return invites
+        finally:
+            self._cached.setdefault(guild.id, asyncio.Event()).set()
 
     def created(self, guild_id: int, invite: InviteState) -> None:
         snapshot = self._known.get(guild_id)
@@ -160,8 +189,15 @@ class InviteTracker:
     def forget(self, guild_id: int) -> None:
         self._known.pop(guild_id, None)
         self._locks.pop(guild_id, None)
+        self._cached.pop(guild_id, None)
 
     async def attribute(self, guild: discord.Guild) -> Attribution:
+        cached = self._cached.get(guild.id)
+        if cached is not None and not cached.is_set():
+            try:
+                await asyncio.wait_for(cached.wait(), self.cache_wait)
+            except TimeoutError:
+                return Attribution("unknown", reason="cache_not_ready")
         async with self._lock(guild.id):
             before = self._known.get(guild.id)
             try:

@@ -35,6 +35,7 @@ log = logging.getLogger("guildstats_collector")
 
 GROUP_COMMIT_SECONDS = 0.005
 GROUP_COMMIT_EVENTS = 2000
+PROBE_SECONDS = 1.0  # during an outage, how often an empty frame asks if guildstats is back
 
 
 class BotTokenRefused(Exception):
@@ -84,6 +85,7 @@ class Collector:
         self.fatal: BaseException | None = None
         self._sleep = sleep
         self._rng = rng or random.Random()
+        self._down_since: float | None = None  # since when guildstats has not accepted a frame
         self._buffer: list[tuple[str, bytes]] = []
         self._flush_handle: asyncio.Handle | None = None
         self._wake: asyncio.Event | None = None
@@ -221,6 +223,7 @@ class Collector:
                 attempt = await self._backoff(attempt, f"send failed ({exc})")
                 continue
             if answer.status == 200 and answer.ack is not None:
+                self._recovered()
                 self._apply_ack(frame, answer)
                 return
             if answer.status in (401, 403):
@@ -262,17 +265,66 @@ class Collector:
         self.counters.dead_lettered += len(rejected)
 
     async def _backoff(self, attempt: int, why: str) -> int:
-        """Capped exponential backoff with equal jitter (a random half to whole of the ceiling);
-        returns the next attempt number."""
+        """Capped exponential backoff with equal jitter (a random half to whole of the ceiling),
+        cut short once guildstats accepts frames again; returns the next attempt number."""
         ceiling = min(self.settings.backoff_cap, self.settings.backoff_base * (2**attempt))
         delay = self._rng.uniform(ceiling / 2, ceiling)
         self.counters.retries += 1
-        level = logging.WARNING if attempt in (0, 5) or attempt % 20 == 0 else logging.DEBUG
+        if self._down_since is None:
+            self._down_since = time.monotonic()
+            log.warning(
+                "guildstats at %s unreachable (%s): events are kept in the spool (%s waiting)",
+                self.settings.guildstats_url,
+                why,
+                self.spool.count,
+            )
+        # the first failure said so above; a long outage is recalled now and then
+        level = (
+            logging.WARNING if attempt == 5 or (attempt and attempt % 20 == 0) else logging.DEBUG
+        )
         log.log(
             level, "%s; retry %s in %.1fs (%s spooled)", why, attempt + 1, delay, self.spool.count
         )
-        await self._sleep(delay)
+        await self._wait_or_accepting(delay)
         return min(attempt + 1, 30)
+
+    async def _wait_or_accepting(self, delay: float) -> None:
+        """Sleep ``delay``, or less: every ``PROBE_SECONDS`` an empty frame (what the standalone
+        runner's preflight sends; not ``/health``, which also answers 503 for reasons that do
+        not block ingest) asks whether guildstats accepts frames again, so a backlog starts
+        draining within about that long of its return rather than at the next backoff step."""
+        if delay <= PROBE_SECONDS:
+            await self._sleep(delay)
+            return
+        waiter = asyncio.ensure_future(self._sleep(delay))
+        prober = asyncio.ensure_future(self._probe())
+        try:
+            await asyncio.wait({waiter, prober}, return_when=asyncio.FIRST_COMPLETED)
+        finally:
+            for task in (waiter, prober):
+                task.cancel()
+                with contextlib.suppress(asyncio.CancelledError, Exception):
+                    await task
+
+    async def _probe(self) -> None:
+        while True:
+            await asyncio.sleep(PROBE_SECONDS)
+            try:
+                answer = await self.transport.post(b"[]")
+            except TransientError:
+                continue
+            if answer.status == 200:
+                return
+
+    def _recovered(self) -> None:
+        if self._down_since is not None:
+            log.warning(
+                "guildstats at %s accepts events again after %.0fs: sending the %s spooled",
+                self.settings.guildstats_url,
+                time.monotonic() - self._down_since,
+                self.spool.count,
+            )
+            self._down_since = None
 
     async def _expire_loop(self) -> None:
         while True:

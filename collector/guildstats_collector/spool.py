@@ -40,6 +40,10 @@ CREATE TABLE IF NOT EXISTS dead_letters (
     reason TEXT NOT NULL,
     failed_at REAL NOT NULL
 );
+CREATE TABLE IF NOT EXISTS meta (
+    key TEXT PRIMARY KEY,
+    value INTEGER NOT NULL
+);
 CREATE TABLE IF NOT EXISTS drops (
     reason TEXT NOT NULL,
     type TEXT NOT NULL,
@@ -177,6 +181,21 @@ class Spool:
                 break
             taken.append(SpooledEvent(seq, kind, bytes(body)))
         return taken
+
+    # --- what the collector remembers across restarts ------------------------------------------
+    def remember(self, key: str, value: int) -> None:
+        """Keep ``value`` under ``key`` (e.g. the last heartbeat, the start of the next gap)."""
+        with self._lock:
+            self._db.execute(
+                "INSERT INTO meta (key, value) VALUES (?, ?) "
+                "ON CONFLICT (key) DO UPDATE SET value = excluded.value",
+                (key, value),
+            )
+
+    def recall(self, key: str) -> int | None:
+        with self._lock:
+            row = self._db.execute("SELECT value FROM meta WHERE key = ?", (key,)).fetchone()
+        return None if row is None else int(row[0])
 
     def dead_letters(self, limit: int = 100) -> list[tuple[int, str, str, bytes]]:
         with self._lock:

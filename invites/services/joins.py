@@ -35,6 +35,7 @@ from django.db.models import Q
 
 from core.ids import int_or_none
 from core.payloads import (
+    GuildStateData,
     InviteCreateData,
     InviteDeleteData,
     InviteUseData,
@@ -80,13 +81,19 @@ def apply_invite_events(events: Sequence[StoredEvent]) -> None:
 # --- invites ---------------------------------------------------------------------------------
 def _invite_create(event: StoredEvent, raw: dict[str, Any], ctx: Context) -> None:
     data = msgspec.convert(raw, InviteCreateData, strict=True)
+    invite, _ = Invite.objects.select_for_update().get_or_create(
+        guild_id=event.guild_id, code=data.code
+    )
+    _describe(invite, data, event)
+
+
+def _describe(invite: Invite, data: InviteCreateData, event: StoredEvent) -> None:
+    """Set ``invite`` as Discord describes it (INVITE_CREATE, or a GUILD_STATE's list): live,
+    its uses never lowered (each join attributed to it has counted one)."""
     created = data.created_at or event.timestamp
     expires = data.expires_at
     if expires is None and data.max_age > 0:
         expires = created + timedelta(seconds=data.max_age)
-    invite, _ = Invite.objects.select_for_update().get_or_create(
-        guild_id=event.guild_id, code=data.code
-    )
     invite.inviter_id = int_or_none(data.inviter_id) or invite.inviter_id
     invite.inviter_username = data.inviter_username or invite.inviter_username
     invite.channel_id = int_or_none(data.channel_id) or event.channel_id or invite.channel_id
@@ -100,6 +107,31 @@ def _invite_create(event: StoredEvent, raw: dict[str, Any], ctx: Context) -> Non
     invite.save()
     if invite.inviter_id is not None:
         name_inviter(event.guild_id, invite.inviter_id, invite.inviter_username)
+
+
+def _guild_state(event: StoredEvent, raw: dict[str, Any], ctx: Context) -> None:
+    """A GUILD_STATE's invite list is the guild's whole list at its time: every listed invite
+    is stored (uses from before guildstats saw it are shown on the invite and credited to no
+    inviter: credits come only from joins), and a live invite it does not list, created before
+    it, was deleted meanwhile."""
+    data = msgspec.convert(raw, GuildStateData, strict=True)
+    if data.invites is None:
+        return
+    listed = {invite.code: invite for invite in data.invites}
+    known = {
+        invite.code: invite
+        for invite in Invite.objects.select_for_update().filter(
+            guild_id=event.guild_id, code__in=list(listed)
+        )
+    }
+    for code in sorted(listed):
+        invite = known.get(code) or Invite(guild_id=event.guild_id, code=code)
+        _describe(invite, listed[code], event)
+    Invite.objects.filter(guild_id=event.guild_id, deleted_at__isnull=True).exclude(
+        code__in=list(listed)
+    ).filter(Q(invite_created_at__isnull=True) | Q(invite_created_at__lte=event.timestamp)).update(
+        deleted_at=event.timestamp
+    )
 
 
 def _invite_delete(event: StoredEvent, raw: dict[str, Any], ctx: Context) -> None:
@@ -301,12 +333,11 @@ def _account_time(value: datetime | int | None) -> datetime | None:
     return datetime.fromtimestamp(value / 1000, tz=UTC)  # epoch milliseconds
 
 
-
-
 _HANDLERS = {
     "INVITE_CREATE": _invite_create,
     "INVITE_DELETE": _invite_delete,
     "INVITE_USE": _invite_use,
     "GUILD_MEMBER_ADD": _member_add,
     "GUILD_MEMBER_REMOVE": _member_remove,
+    "GUILD_STATE": _guild_state,
 }

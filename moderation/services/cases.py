@@ -73,13 +73,13 @@ class _CaseNumbers:
 def record(report: Report, numbers: _CaseNumbers) -> bool:
     """Merge ``report`` into the case of the same action it describes, or open a new case.
     Returns True when a case was opened."""
-    if (
-        report.audit_entry_id is not None
-        and ModerationCase.objects.filter(
+    if report.audit_entry_id is not None:
+        seen = ModerationCase.objects.filter(
             guild_id=report.guild_id, audit_entry_id=report.audit_entry_id
-        ).exists()
-    ):
-        return False  # the same audit-log entry sent again under another event id
+        ).first()
+        if seen is not None:  # the same audit-log entry again: resent, or grown
+            amend(seen, report)
+            return False
     if _resent_case(report) is not None:
         return False  # the same report sent again under another client id
     existing = _matching_case(report)
@@ -157,6 +157,18 @@ def _resent_case(report: Report) -> ModerationCase | None:
         if case.raw.get(report.source) == report.data:
             return case
     return None
+
+
+def amend(case: ModerationCase, report: Report) -> None:
+    """An audit entry seen again: Discord grows a grouped message-delete entry's ``count`` (the
+    same moderator deleting more of one author's messages in one channel) and sends no new
+    entry, so a higher count raises the case's; anything else seen again changes nothing."""
+    count, known = report.details.get("count"), case.details.get("count")
+    if not isinstance(count, int) or (isinstance(known, int) and count <= known):
+        return
+    case.details = {**case.details, "count": count}
+    case.raw = {**case.raw, "audit": report.data}
+    case.save(update_fields=["details", "raw"])
 
 
 def _merge(case: ModerationCase, report: Report) -> None:

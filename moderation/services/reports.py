@@ -200,7 +200,14 @@ def _audit_log(event: StoredEvent, raw: dict[str, Any]) -> Report | None:
     target = data.target_id
     if action == Action.MESSAGE_DELETE_BULK:
         # Discord's target of a bulk delete is always the channel, whatever targetType says
-        details["channelId"], target = data.target_id, None
+        details["channelId"], target = data.channel_id or data.target_id, None
+        if data.count is not None:
+            details["count"] = data.count
+    elif action == Action.MESSAGE_DELETE:
+        # a moderator deleted another member's messages: the target is their author (discord.py
+        # says targetType "message"); Discord groups a moderator's deletes of one author in one
+        # channel into one entry whose count grows (``amend`` in cases)
+        details.update(_compact({"channelId": data.channel_id, "count": data.count or 1}))
     elif data.target_type not in (None, "user", "member"):
         return None  # a role, a channel…: not an action on a member
     if data.changes:
@@ -279,8 +286,6 @@ def _audit_key(action: str | int) -> str | int:
     if action.isascii() and action.isdigit():
         return int(action)
     return _CAMEL_BOUNDARY.sub("_", action).upper()
-
-
 
 
 def _compact(values: dict[str, Any]) -> dict[str, Any]:

@@ -13,10 +13,12 @@ from dataclasses import dataclass
 from datetime import datetime, timedelta
 from typing import TYPE_CHECKING
 
+import msgspec
 from django.conf import settings
 from django.db import connection
 
-from core.ids import int_or_none
+from core.ids import EPOCH, int_or_none
+from core.payloads import GuildStateData
 from core.sql import Column, bulk_insert, register_stage, tuples_filter
 from stats.models import VoiceSession
 from stats.processing.counting import CounterDeltas, MemberKey
@@ -61,15 +63,28 @@ def transition(event: StoredEvent) -> tuple[str, int | None]:
 
 
 def apply_voice_events(events: Sequence[StoredEvent], deltas: CounterDeltas) -> None:
-    """Apply voice transitions (``events`` sorted by timestamp) and persist the open sessions."""
-    members = sorted({(e.guild_id, e.user_id) for e in events if e.user_id is not None})
-    if not members:
+    """Apply voice transitions and GUILD_STATE rosters (``events`` sorted by timestamp) and
+    persist the open sessions."""
+    members = {(e.guild_id, e.user_id) for e in events if e.user_id is not None}
+    rosters = {e.id: _roster(e) for e in events if e.type == "GUILD_STATE"}
+    rosters = {event_id: r for event_id, r in rosters.items() if r is not None}
+    roster_guilds = sorted({r.guild_id for r in rosters.values()})
+    for roster in rosters.values():
+        members |= {(roster.guild_id, user_id) for user_id in roster.channels}
+    if not members and not roster_guilds:
         return
-    sessions: dict[MemberKey, OpenSession | None] = dict(_load_sessions(members))
+    sessions: dict[MemberKey, OpenSession | None] = dict(
+        _load_sessions(sorted(members), roster_guilds)
+    )
     before = dict(sessions)
     cap = session_cap()
 
     for event in events:
+        if event.type == "GUILD_STATE":
+            roster = rosters.get(event.id)
+            if roster is not None:
+                _reconcile(roster, sessions, deltas, cap)
+            continue
         if event.user_id is None:
             continue
         key = (event.guild_id, event.user_id)
@@ -97,6 +112,62 @@ def apply_voice_events(events: Sequence[StoredEvent], deltas: CounterDeltas) -> 
         # a leave without a known session counts nothing
 
     _save_sessions(before, sessions)
+
+
+@dataclass
+class Roster:
+    """A GUILD_STATE's voice section: who is in which voice channel at ``at``, and since when
+    the collector had not known (``gap_since``; None: it never knew)."""
+
+    guild_id: int
+    at: datetime
+    gap_since: datetime | None
+    channels: dict[int, int]  # user -> voice channel
+    bots: set[int]
+
+
+def _roster(event: StoredEvent) -> Roster | None:
+    data = msgspec.convert(event.data or {}, GuildStateData, strict=True)
+    if data.voice is None:
+        return None
+    gap = None
+    if data.gap_since is not None:
+        gap = min(EPOCH + timedelta(milliseconds=data.gap_since), event.timestamp)
+    channels = {int(u): int(c.channel_id) for c in data.voice for u in c.user_ids}
+    bots = {int(b) for c in data.voice for b in c.bot_ids}
+    return Roster(event.guild_id, event.timestamp, gap, channels, bots)
+
+
+def _reconcile(
+    roster: Roster,
+    sessions: dict[MemberKey, OpenSession | None],
+    deltas: CounterDeltas,
+    cap: timedelta,
+) -> None:
+    """Credit only what is known across the gap before ``roster``: a member still in the same
+    channel keeps one continuous session; a session that the roster does not confirm (the
+    member left or moved) ends at the gap's start (at its own start when the gap's start is
+    unknown); a member in voice with no session (joined during the gap, or moved) starts at the
+    roster's time. Sessions opened after the roster's time are newer news and stay."""
+    guild_id, at = roster.guild_id, roster.at
+    for user_id in roster.bots:
+        deltas.mark_bot(guild_id, user_id)
+    for key, current in sorted(sessions.items()):
+        if key[0] != guild_id or current is None or current.joined_at > at:
+            continue
+        if roster.channels.get(key[1]) == current.channel_id:
+            continue
+        end = current.joined_at if roster.gap_since is None else roster.gap_since
+        _close(deltas, key, current, max(end, current.joined_at), cap)
+        sessions[key] = None
+    count_bots = deltas.guild(guild_id).count_bots
+    for user_id, channel_id in sorted(roster.channels.items()):
+        key = (guild_id, user_id)
+        if sessions.get(key) is not None or (not count_bots and key in deltas.bots):
+            continue
+        sessions[key] = OpenSession(channel_id, at)
+        if deltas.is_counted(guild_id, user_id, channel_id):
+            deltas.voice_seen(guild_id, user_id, at)
 
 
 def close_sessions_older_than(
@@ -128,12 +199,21 @@ def _close(
         deltas.voice_seen(guild_id, user_id, end)
 
 
-def _load_sessions(members: list[MemberKey]) -> list[tuple[MemberKey, OpenSession]]:
-    where, params = tuples_filter(("guild_id", "user_id"), members)
-    rows = VoiceSession.objects.extra(where=[where], params=params).values_list(
-        "guild_id", "user_id", "channel_id", "joined_at"
-    )
-    return [((g, u), OpenSession(c, j)) for g, u, c, j in rows]
+def _load_sessions(
+    members: list[MemberKey], guild_ids: list[int]
+) -> list[tuple[MemberKey, OpenSession]]:
+    """The open sessions of ``members`` and every open session of ``guild_ids``."""
+    found: list[tuple[int, int, int, datetime]] = []
+    if members:
+        where, params = tuples_filter(("guild_id", "user_id"), members)
+        found += VoiceSession.objects.extra(where=[where], params=params).values_list(
+            "guild_id", "user_id", "channel_id", "joined_at"
+        )
+    if guild_ids:
+        found += VoiceSession.objects.filter(guild_id__in=guild_ids).values_list(
+            "guild_id", "user_id", "channel_id", "joined_at"
+        )
+    return [((g, u), OpenSession(c, j)) for g, u, c, j in found]
 
 
 def _save_sessions(

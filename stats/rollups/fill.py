@@ -36,7 +36,7 @@ from django.db import connection, transaction
 from django.db.models import Min, Q
 from django.utils import timezone
 
-from core.contract import SNAPSHOT_TYPES, VOICE_TYPES
+from core.contract import SNAPSHOT_TYPES, STATE_TYPES, VOICE_TYPES
 from core.sql import session_lock
 from guilds.selectors import counting_settings
 from stats.models import Event, FillState, MetricsSnapshot, StaleBucket
@@ -228,10 +228,19 @@ def mark_stale_buckets(events: Sequence[StoredEvent]) -> None:
             period_start = event.data.get("periodStart")
             if isinstance(period_start, int):
                 start = min(start, EPOCH + timedelta(milliseconds=period_start))
+        elif event.type in STATE_TYPES and isinstance(event.data, dict):
+            # a roster ends sessions back at the gap's start (unknown: anywhere in the cap)
+            gap = event.data.get("gapSince")
+            start = min(
+                start,
+                EPOCH + timedelta(milliseconds=gap)
+                if isinstance(gap, int)
+                else start - timedelta(hours=settings.GUILDSTATS["VOICE_SESSION_CAP_HOURS"]),
+            )
         if start >= watermark:
             continue
         bucket = floor_time(start, FIVE_MINUTES)
-        if event.type in VOICE_TYPES or event.type in SNAPSHOT_TYPES:
+        if event.type in VOICE_TYPES or event.type in SNAPSHOT_TYPES or event.type in STATE_TYPES:
             while bucket < watermark:
                 marks.add((event.guild_id, bucket))
                 bucket += FIVE_MINUTES

@@ -32,7 +32,7 @@ class Discord:
 
 async def tracker(discord: Discord) -> InviteTracker:
     t = InviteTracker(discord)
-    assert await t.refresh(GUILD)
+    assert await t.refresh(GUILD) is not None
     return t
 
 

@@ -40,8 +40,11 @@ def norm(events: list[dict]) -> list[dict]:
     return events
 
 
-async def test_ready_syncs_the_shard_and_starts_coverage(gateway):
-    assert norm(gateway.take()) == [
+async def test_ready_syncs_the_shard_its_state_and_starts_coverage(gateway):
+    events = norm(gateway.take())
+    snapshot = events[1]["data"]["snapshotId"]
+    assert re.fullmatch(r"[0-9a-f]{32}", snapshot)
+    assert events == [
         {
             "type": "GUILD_SYNC",
             "guildId": G,
@@ -64,6 +67,14 @@ async def test_ready_syncs_the_shard_and_starts_coverage(gateway):
             },
             "id": "<uuid>",
         },
+        {  # first start: no gap known (no earlier heartbeat in the spool)
+            "type": "GUILD_STATE",
+            "guildId": G,
+            "timestamp": ORIGIN_MS,
+            "shardId": 0,
+            "data": {"snapshotId": snapshot, "reason": "ready", "memberCount": 3, "voice": []},
+            "id": "<uuid>",
+        },
         {
             "type": "COLLECTOR_HEARTBEAT",
             "guildId": G,
@@ -76,6 +87,14 @@ async def test_ready_syncs_the_shard_and_starts_coverage(gateway):
                 "shardCount": 1,
                 "guildIds": [G],
             },
+            "id": "<uuid>",
+        },
+        {  # the invite part of the same snapshot, once fetched (the guild has none)
+            "type": "GUILD_STATE",
+            "guildId": G,
+            "timestamp": ORIGIN_MS,
+            "shardId": 0,
+            "data": {"snapshotId": snapshot, "reason": "ready", "invites": []},
             "id": "<uuid>",
         },
     ]
@@ -491,7 +510,12 @@ async def test_disabled_types_are_not_sent(tmp_path, frozen):
         gateway.feed("MESSAGE_CREATE")
         gateway.feed("GUILD_BAN_ADD")
         await gateway.settle()
-        assert [e["type"] for e in gateway.take()] == ["COLLECTOR_HEARTBEAT", "GUILD_BAN_ADD"]
+        assert [e["type"] for e in gateway.take()] == [
+            "GUILD_STATE",  # the voice roster and member count at ready
+            "COLLECTOR_HEARTBEAT",
+            "GUILD_STATE",  # the invite list, once fetched
+            "GUILD_BAN_ADD",
+        ]
     finally:
         await gateway.close()
 
