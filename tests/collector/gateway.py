@@ -89,14 +89,44 @@ class FakeInvites:
         return dict(self.invites.get(guild.id, {})), self.vanity.get(guild.id)
 
 
+class FakeAuditLog:
+    """The guild's message-delete audit entries, as ``guild.audit_logs()`` returns them: raw
+    payloads parsed by discord.py's own ``AuditLogEntry``."""
+
+    def __init__(self) -> None:
+        self.entries: dict[int, list[dict[str, Any]]] = {}
+        self.calls = 0
+
+    async def __call__(self, guild: discord.Guild) -> list[discord.AuditLogEntry]:
+        self.calls += 1
+        await asyncio.sleep(0)
+        state = guild._state
+        return [
+            discord.AuditLogEntry(
+                users=state._users,
+                integrations={},
+                app_commands={},
+                automod_rules={},
+                webhooks={},
+                data=copy.deepcopy(data),
+                guild=guild,
+            )
+            for data in self.entries.get(guild.id, [])
+        ]
+
+
 class Gateway:
     def __init__(self, settings: Settings, spool_path: Path, transport: Any = None) -> None:
         self.settings = settings
         self.spool_path = spool_path
         self.transport = transport if transport is not None else AckingTransport()
         self.invites = FakeInvites()
+        self.audits = FakeAuditLog()
 
-    async def start(self, *, ready: bool = True) -> Gateway:
+    async def start(
+        self, *, ready: bool = True, guild_create: dict[str, Any] | None = None
+    ) -> Gateway:
+        """Connect: READY then GUILD_CREATE (``guild_create``, the fixture by default)."""
         self.bot = commands.Bot(
             command_prefix="!",
             intents=intents(self.settings),
@@ -110,12 +140,16 @@ class Gateway:
             self.settings, transport=self.transport, spool=Spool(str(self.spool_path))
         )
         self.cog = GuildstatsCog(
-            self.bot, self.settings, collector=self.collector, invite_fetch=self.invites
+            self.bot,
+            self.settings,
+            collector=self.collector,
+            invite_fetch=self.invites,
+            audit_fetch=self.audits,
         )
         await self.bot.add_cog(self.cog)
         if ready:
             self.feed("READY")
-            self.feed("GUILD_CREATE")
+            self.feed("GUILD_CREATE", guild_create)
             await asyncio.wait_for(self.bot.wait_until_ready(), 5)
             await self.settle()
         return self
