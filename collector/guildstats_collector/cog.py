@@ -80,6 +80,7 @@ class GuildstatsCog(commands.Cog, name="guildstats"):
         # since when each disconnected shard's state is unknown (epoch ms), and its guilds
         self._gaps: dict[int, int] = {}
         self._resuming: set[int] = set()
+        self._guild_gaps: dict[int, int] = {}  # guilds unavailable (a Discord outage) since
         # a restart's gap starts at the previous run's last heartbeat (None: a first start)
         self._restart_gap = self.collector.spool.recall(LAST_ALIVE)
         self._started_shards: set[int] = set()
@@ -248,6 +249,19 @@ class GuildstatsCog(commands.Cog, name="guildstats"):
         await self._cache_invites([guild], snapshot, "join", None)
 
     @commands.Cog.listener()
+    async def on_guild_unavailable(self, guild: discord.Guild) -> None:
+        # a Discord outage of one guild: its state is unknown from now until it is back
+        self._guild_gaps.setdefault(guild.id, events.now_ms())
+        self._resuming.add(guild.id)
+
+    @commands.Cog.listener()
+    async def on_guild_available(self, guild: discord.Guild) -> None:
+        gap = self._guild_gaps.pop(guild.id, None)
+        if gap is not None:  # back after an outage: GUILD_CREATE brought its state again
+            snapshot = self._state([guild], "ready", gap)
+            await self._cache_invites([guild], snapshot, "ready", gap)
+
+    @commands.Cog.listener()
     async def on_guild_remove(self, guild: discord.Guild) -> None:
         self.invites.forget(guild.id)
         if self.settings.enabled("GUILD_DELETE"):
@@ -306,12 +320,12 @@ class GuildstatsCog(commands.Cog, name="guildstats"):
         found = events.voice(member, before, after)
         if found is None:
             return
-        if member.guild.id in self._resuming:
-            return  # replayed by a RESUME: the roster at RESUMED reconciles it (``_disconnected``)
         if self.aggregator is not None and not member.bot:
             self.aggregator.voice(
                 member.guild.id, member.id, after.channel.id if after.channel else None
             )
+        if member.guild.id in self._resuming:
+            return  # replayed by a RESUME: the roster at RESUMED reconciles it (``_disconnected``)
         if self.settings.enabled(found["type"]):
             self.collector.emit(found)
 
