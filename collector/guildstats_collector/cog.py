@@ -24,7 +24,7 @@ from typing import Any
 import discord
 from discord.ext import commands
 
-from guildstats_collector import events
+from guildstats_collector import events, guild_events
 from guildstats_collector.aggregate import Aggregator
 from guildstats_collector.audits import AuditFetch, AuditPoller, fetch_message_deletes
 from guildstats_collector.config import Settings
@@ -169,7 +169,7 @@ class GuildstatsCog(commands.Cog, name="guildstats"):
         self._ready_shards.add(shard_id)
         guilds = self._guilds_of_shard(shard_id)
         if guilds and self.settings.enabled("GUILD_SYNC"):
-            self.collector.emit(events.guild_sync(guilds, shard_id, self._shard_count()))
+            self.collector.emit(guild_events.guild_sync(guilds, shard_id, self._shard_count()))
         gap = self._gaps.pop(shard_id, None)
         if shard_id not in self._started_shards:  # this run's first session of the shard
             self._started_shards.add(shard_id)
@@ -189,7 +189,7 @@ class GuildstatsCog(commands.Cog, name="guildstats"):
             now = events.now_ms()
             for guild in guilds:
                 self.collector.emit(
-                    events.guild_state(guild, snapshot, reason, gap_since=gap, timestamp=now)
+                    guild_events.guild_state(guild, snapshot, reason, gap_since=gap, timestamp=now)
                 )
         self._resuming.difference_update(g.id for g in guilds)
         return snapshot
@@ -205,7 +205,7 @@ class GuildstatsCog(commands.Cog, name="guildstats"):
             if invites is not None and self.settings.enabled("GUILD_STATE"):
                 listed = [invites[code].described() for code in sorted(invites)]
                 self.collector.emit(
-                    events.guild_state(guild, snapshot, reason, gap_since=gap, invites=listed)
+                    guild_events.guild_state(guild, snapshot, reason, gap_since=gap, invites=listed)
                 )
 
     def _disconnected(self, shard_id: int) -> None:
@@ -244,7 +244,7 @@ class GuildstatsCog(commands.Cog, name="guildstats"):
     @commands.Cog.listener()
     async def on_guild_join(self, guild: discord.Guild) -> None:
         if self.settings.enabled("GUILD_CREATE"):
-            self.collector.emit(events.guild_create(guild))
+            self.collector.emit(guild_events.guild_create(guild))
         snapshot = self._state([guild], "join", None)
         await self._cache_invites([guild], snapshot, "join", None)
 
@@ -265,12 +265,12 @@ class GuildstatsCog(commands.Cog, name="guildstats"):
     async def on_guild_remove(self, guild: discord.Guild) -> None:
         self.invites.forget(guild.id)
         if self.settings.enabled("GUILD_DELETE"):
-            self.collector.emit(events.guild_delete(guild))
+            self.collector.emit(guild_events.guild_delete(guild))
 
     @commands.Cog.listener()
     async def on_guild_update(self, before: discord.Guild, after: discord.Guild) -> None:
         if self.settings.enabled("GUILD_UPDATE"):
-            self._emit(events.guild_update(before, after))
+            self._emit(guild_events.guild_update(before, after))
 
     # --- messages ---------------------------------------------------------------------------------
     @commands.Cog.listener()
