@@ -195,7 +195,8 @@ class InviteTracker:
         cached = self._cached.get(guild.id)
         if cached is not None and not cached.is_set():
             try:
-                await asyncio.wait_for(cached.wait(), self.cache_wait)
+                async with asyncio.timeout(self.cache_wait):
+                    await cached.wait()
             except TimeoutError:
                 return Attribution("unknown", reason="cache_not_ready")
         async with self._lock(guild.id):

@@ -196,8 +196,11 @@ class Collector:
                     delay = 0.0
                 if delay is None or delay > 0:
                     self._wake.clear()
-                    with contextlib.suppress(asyncio.TimeoutError):
-                        await asyncio.wait_for(self._wake.wait(), timeout=delay)
+                    # asyncio.timeout, not wait_for: on Python 3.11 wait_for swallows a cancel
+                    # that lands as the event is set (stop() does both), and stop() then hung
+                    with contextlib.suppress(TimeoutError):
+                        async with asyncio.timeout(delay):
+                            await self._wake.wait()
                     continue
                 frame = self.spool.oldest(
                     self.settings.frame_max_events, self.settings.frame_max_bytes - 2

@@ -124,9 +124,14 @@ class Gateway:
         self.audits = FakeAuditLog()
 
     async def start(
-        self, *, ready: bool = True, guild_create: dict[str, Any] | None = None
+        self,
+        *,
+        ready: bool = True,
+        guild_create: dict[str, Any] | None = None,
+        settle: bool = True,
     ) -> Gateway:
-        """Connect: READY then GUILD_CREATE (``guild_create``, the fixture by default)."""
+        """Connect: READY then GUILD_CREATE (``guild_create``, the fixture by default), then
+        wait until guildstats acknowledged everything (unless ``settle`` is False)."""
         self.bot = commands.Bot(
             command_prefix="!",
             intents=intents(self.settings),
@@ -151,7 +156,8 @@ class Gateway:
             self.feed("READY")
             self.feed("GUILD_CREATE", guild_create)
             await asyncio.wait_for(self.bot.wait_until_ready(), 5)
-            await self.settle()
+            if settle:
+                await self.settle()
         return self
 
     def feed(self, kind: str, data: dict[str, Any] | None = None, /, **overrides: Any) -> None:
@@ -173,3 +179,50 @@ class Gateway:
     async def close(self) -> None:
         await self.bot.remove_cog(self.cog.qualified_name)
         await self.bot.close()
+
+
+# --- voice states, as GUILD_CREATE and VOICE_STATE_UPDATE carry them ---------------------------
+def user(user_id: int, name: str) -> dict[str, Any]:
+    return {
+        "id": str(user_id),
+        "username": name,
+        "discriminator": "0",
+        "global_name": None,
+        "avatar": None,
+    }
+
+
+def in_voice(user_id: int, name: str, channel: int | None) -> dict[str, Any]:
+    """A voice state as GUILD_CREATE and VOICE_STATE_UPDATE carry it (with its member)."""
+    return {
+        "guild_id": str(GUILD_ID),
+        "channel_id": None if channel is None else str(channel),
+        "user_id": str(user_id),
+        "session_id": f"s{user_id}",
+        "deaf": False,
+        "mute": False,
+        "self_deaf": False,
+        "self_mute": False,
+        "self_video": False,
+        "suppress": False,
+        "request_to_speak_timestamp": None,
+        "member": {
+            "user": user(user_id, name),
+            "roles": [],
+            "joined_at": "2026-10-01T10:00:00.000000+00:00",
+            "deaf": False,
+            "mute": False,
+            "flags": 0,
+        },
+    }
+
+
+def guild_create(*voice: tuple[int, str, int], member_count: int = 3) -> dict[str, Any]:
+    data = fixture("GUILD_CREATE")
+    data["member_count"] = member_count
+    data["voice_states"] = [in_voice(*entry) for entry in voice]
+    known = {m["user"]["id"] for m in data["members"]}
+    for state in data["voice_states"]:
+        if state["user_id"] not in known:
+            data["members"].append(copy.deepcopy(state["member"]))
+    return data

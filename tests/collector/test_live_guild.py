@@ -6,7 +6,6 @@ the member count follows joins and leaves. Dispatches go through discord.py's ow
 from __future__ import annotations
 
 import asyncio
-import copy
 from datetime import UTC, datetime, timedelta
 from typing import Any
 
@@ -20,7 +19,7 @@ from invites.models import Invite, InviterStats
 from moderation.models import ModerationCase
 from stats.models import MemberStats, VoiceSession
 from tests.collector.conftest import ORIGIN
-from tests.collector.gateway import GUILD_ID, Gateway, fixture
+from tests.collector.gateway import GUILD_ID, Gateway, fixture, guild_create, in_voice
 
 pytestmark = [pytest.mark.django_db(transaction=True), pytest.mark.usefixtures("wide_retention")]
 
@@ -40,52 +39,6 @@ def _ingest_between_dispatches(monkeypatch):
     """The tests hand the collector's output to the ingest view between dispatches, from the
     collector's event loop (the ingest itself is synchronous Django: nothing else runs then)."""
     monkeypatch.setenv("DJANGO_ALLOW_ASYNC_UNSAFE", "true")
-
-
-def user(user_id: int, name: str) -> dict[str, Any]:
-    return {
-        "id": str(user_id),
-        "username": name,
-        "discriminator": "0",
-        "global_name": None,
-        "avatar": None,
-    }
-
-
-def in_voice(user_id: int, name: str, channel: int | None) -> dict[str, Any]:
-    """A voice state as GUILD_CREATE and VOICE_STATE_UPDATE carry it (with its member)."""
-    return {
-        "guild_id": str(GUILD_ID),
-        "channel_id": None if channel is None else str(channel),
-        "user_id": str(user_id),
-        "session_id": f"s{user_id}",
-        "deaf": False,
-        "mute": False,
-        "self_deaf": False,
-        "self_mute": False,
-        "self_video": False,
-        "suppress": False,
-        "request_to_speak_timestamp": None,
-        "member": {
-            "user": user(user_id, name),
-            "roles": [],
-            "joined_at": "2026-10-01T10:00:00.000000+00:00",
-            "deaf": False,
-            "mute": False,
-            "flags": 0,
-        },
-    }
-
-
-def guild_create(*voice: tuple[int, str, int], member_count: int = 3) -> dict[str, Any]:
-    data = fixture("GUILD_CREATE")
-    data["member_count"] = member_count
-    data["voice_states"] = [in_voice(*entry) for entry in voice]
-    known = {m["user"]["id"] for m in data["members"]}
-    for state in data["voice_states"]:
-        if state["user_id"] not in known:
-            data["members"].append(copy.deepcopy(state["member"]))
-    return data
 
 
 def audit(entry_id: int, action: int, target: int | None, **extra: Any) -> dict[str, Any]:

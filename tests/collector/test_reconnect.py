@@ -205,3 +205,16 @@ async def test_start_and_stop_are_each_one_line(tmp_path, frozen, caplog):
         f"http://127.0.0.1:8000; spool {path} (0 events, 0 bytes waiting)",
         f"guildstats collector stopped: 0 events left in the spool {path} (sent on next start)",
     ]
+
+
+async def test_a_stop_that_wakes_the_idle_sender_does_not_hang(tmp_path):
+    """stop() sets the sender's wake-up and cancels it at once; on Python 3.11 ``wait_for``
+    swallowed that cancel and stop() waited forever (found by the end-to-end crash)."""
+    transport = AckingTransport()
+    collector = Collector(Settings(), transport=transport, spool=Spool(str(tmp_path / "s.sqlite3")))
+    await collector.start()
+    # an activity event waits for its batch (seed default: 10 s), so the sender is idle
+    collector.emit({"type": "MESSAGE_CREATE", "guildId": str(GUILD_ID), "timestamp": 1})
+    await asyncio.sleep(0.05)
+    await asyncio.wait_for(collector.stop(drain_timeout=0), 5)
+    assert collector.spool.count == 1  # kept for the next start
