@@ -145,8 +145,8 @@ async def test_nothing_lost_nothing_doubled_across_a_kill_and_a_stop(stack, tmp_
         )
         assert stored_messages(stack) == sum(fed.values())
 
-        def mark(epoch_ms: int) -> int:  # whole seconds, as the server counts them
-            return epoch_ms // 1000
+        def mark(epoch_ms: int) -> int:  # whole seconds, rounded half up, as the server counts
+            return (epoch_ms + 500) // 1000
 
         wait_for(lambda: stack.pending_batches() == 0, 60, "processing done")
         states, leave, voice = voice_rows(stack)
