@@ -3,6 +3,8 @@ ENV PYTHONDONTWRITEBYTECODE=1 PYTHONUNBUFFERED=1
 WORKDIR /app
 COPY requirements.txt .
 RUN pip install --no-cache-dir -r requirements.txt
+COPY contract ./contract
+RUN pip install --no-cache-dir --no-deps ./contract
 COPY . .
 # static files collected at build time, served by WhiteNoise (hashed names, compressed)
 ENV GUILDSTATS_COLLECTED_STATIC=true

@@ -9,12 +9,13 @@ RUN_ID := $(shell python3 -c "import uuid; print(uuid.uuid4().hex[:10])")
 TEST_DATABASE_URL ?= postgres://postgres@127.0.0.1:5432/guildstats_$(RUN_ID)
 TEST_REDIS_URL ?= redis://127.0.0.1:6379/15
 
-.PHONY: install install-dev chromium run test test-sqlite test-postgres lint bench clean
+.PHONY: install install-dev chromium run test test-collector test-sqlite test-postgres lint bench clean
 
-$(VENV)/.runtime: requirements.txt
+$(VENV)/.runtime: requirements.txt contract/pyproject.toml
 	test -x $(PY) || $(PYTHON) -m venv $(VENV)
 	$(PY) -m pip install -q --upgrade pip
 	$(PY) -m pip install -q -r requirements.txt
+	$(PY) -m pip install -q --no-deps -e ./contract
 	touch $@
 
 $(VENV)/.dev: $(VENV)/.runtime requirements-dev.txt
@@ -44,8 +45,13 @@ run: install
 ## test: lint, migration check, then the whole suite on SQLite and on PostgreSQL + Redis, the two
 ## side by side (one a core: much of the PostgreSQL suite waits on subprocesses and outages),
 ## each one's output printed whole when it ends; either failing fails the target.
-test: install-dev chromium lint
+test: install-dev chromium lint test-collector
 	$(MAKE) --no-print-directory -j2 --output-sync=target test-sqlite test-postgres
+
+## test-collector: the collector's own unit tests, without Django (the plugin off: the collector
+## is a library for someone's bot); its acceptance by the server is in tests/collector.
+test-collector: install-dev
+	$(PY) -m pytest -q -p no:django collector/tests
 
 lint: install-dev
 	$(VENV)/bin/ruff check .

@@ -16,8 +16,8 @@ from __future__ import annotations
 from collections.abc import Callable, Iterable
 from dataclasses import dataclass
 
-from core.contract import KNOWN_TYPES, RAW_ONLY_TYPES
-from core.payloads import DATA_SCHEMAS
+from guildstats_contract.events import KNOWN_TYPES, RAW_ONLY_TYPES
+from guildstats_contract.payloads import DATA_SCHEMAS
 
 
 class RegistryError(Exception):

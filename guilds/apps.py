@@ -6,7 +6,13 @@ class GuildsConfig(AppConfig):
     verbose_name = "Guilds"
 
     def ready(self) -> None:
-        from core.contract import COVERAGE_TYPES, GUILD_TYPES, MEMBER_TYPES, STATE_TYPES
+        from guildstats_contract.events import (
+            COVERAGE_TYPES,
+            GUILD_TYPES,
+            MEMBER_TYPES,
+            STATE_TYPES,
+        )
+
         from core.registry import registry
         from guilds.coverage import apply_heartbeats
         from guilds.services import apply_guild_events

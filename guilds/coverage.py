@@ -27,9 +27,9 @@ from typing import TYPE_CHECKING
 import msgspec
 from django.db.models import Case, DateTimeField, F, Value, When
 from django.db.models.functions import Greatest, Least
+from guildstats_contract.ids import EPOCH
+from guildstats_contract.payloads import HeartbeatData
 
-from core.ids import EPOCH
-from core.payloads import HeartbeatData
 from guilds.models import CollectionWindow
 
 if TYPE_CHECKING:

@@ -10,8 +10,8 @@ from functools import lru_cache
 from typing import Any
 
 from django.db.models import Max, Min
+from guildstats_contract.ids import EPOCH
 
-from core.ids import EPOCH
 from core.times import iso
 from guilds.models import ApiKey, CollectionWindow, Guild, GuildAccess
 

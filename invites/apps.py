@@ -6,7 +6,8 @@ class InvitesConfig(AppConfig):
     verbose_name = "Invites"
 
     def ready(self) -> None:
-        from core.contract import INVITE_TYPES, MEMBER_TYPES, STATE_TYPES
+        from guildstats_contract.events import INVITE_TYPES, MEMBER_TYPES, STATE_TYPES
+
         from core.registry import registry
         from invites.services.joins import apply_invite_events
 

@@ -6,7 +6,8 @@ class ModerationConfig(AppConfig):
     verbose_name = "Moderation"
 
     def ready(self) -> None:
-        from core.contract import MODERATION_TYPES
+        from guildstats_contract.events import MODERATION_TYPES
+
         from core.registry import registry
         from moderation.services.cases import apply_moderation_events
 

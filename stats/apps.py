@@ -19,7 +19,8 @@ class StatsConfig(AppConfig):
     verbose_name = "Statistics"
 
     def ready(self) -> None:
-        from core.contract import SNAPSHOT_TYPES, STATE_TYPES, VOICE_TYPES
+        from guildstats_contract.events import SNAPSHOT_TYPES, STATE_TYPES, VOICE_TYPES
+
         from core.registry import registry
         from stats.processing.activity import apply_message_events, apply_reaction_events
         from stats.processing.snapshots import apply_snapshot_events

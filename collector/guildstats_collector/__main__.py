@@ -17,7 +17,6 @@ import sys
 
 import discord
 from discord.ext import commands
-
 from guildstats_collector.cog import GuildstatsCog, intents
 from guildstats_collector.config import Settings
 from guildstats_collector.pipeline import BotTokenRefused

@@ -20,7 +20,6 @@ from datetime import UTC, datetime, timedelta
 from typing import Any
 
 import discord
-
 from guildstats_collector import events
 
 log = logging.getLogger(__name__)

@@ -23,7 +23,6 @@ from typing import Any
 
 import discord
 from discord.ext import commands
-
 from guildstats_collector import events, guild_events
 from guildstats_collector.aggregate import Aggregator
 from guildstats_collector.audits import AuditFetch, AuditPoller, fetch_message_deletes

@@ -12,35 +12,19 @@ import os
 from collections.abc import Mapping
 from dataclasses import dataclass, field
 
-# --- Event types, as the server knows them ----------------------------------------------------
-MODERATION_TYPES = frozenset(
-    {
-        "GUILD_BAN_ADD",
-        "GUILD_BAN_REMOVE",
-        "GUILD_MEMBER_REMOVE",
-        "GUILD_MEMBER_ADD",
-        "MESSAGE_DELETE",
-        "MESSAGE_DELETE_BULK",
-        "GUILD_AUDIT_LOG_ENTRY_CREATE",
-        "AUTO_MODERATION_ACTION_EXECUTION",
-    }
-)
-INVITE_TYPES = frozenset({"INVITE_CREATE", "INVITE_DELETE", "INVITE_USE"})
-GUILD_TYPES = frozenset(
-    {"GUILD_SYNC", "GUILD_CREATE", "GUILD_DELETE", "GUILD_UPDATE", "GUILD_STATE"}
-)
-COVERAGE_TYPES = frozenset({"COLLECTOR_HEARTBEAT"})
-SNAPSHOT_TYPES = frozenset({"METRICS_SNAPSHOT", "MEMBER_ACTIVITY_SNAPSHOT"})
+from guildstats_contract import events as contract
+
+# --- Event types: the contract's (guildstats_contract, shared with the server), grouped by
+# how soon the collector sends them
+MODERATION_TYPES = contract.MODERATION_TYPES | contract.MEMBER_TYPES
+INVITE_TYPES = contract.INVITE_TYPES
+GUILD_TYPES = contract.GUILD_TYPES | contract.STATE_TYPES
+COVERAGE_TYPES = contract.COVERAGE_TYPES
+SNAPSHOT_TYPES = contract.SNAPSHOT_TYPES
+# the activity the collector sends raw (edits and reaction clears are not counted by the server)
 ACTIVITY_TYPES = frozenset(
-    {
-        "MESSAGE_CREATE",
-        "MESSAGE_REACTION_ADD",
-        "MESSAGE_REACTION_REMOVE",
-        "VOICE_CHANNEL_JOIN",
-        "VOICE_CHANNEL_LEAVE",
-        "VOICE_CHANNEL_MOVE",
-    }
-)
+    {"MESSAGE_CREATE", "MESSAGE_REACTION_ADD", "MESSAGE_REACTION_REMOVE"}
+) | (contract.VOICE_TYPES & {"VOICE_CHANNEL_JOIN", "VOICE_CHANNEL_LEAVE", "VOICE_CHANNEL_MOVE"})
 ALL_TYPES = (
     MODERATION_TYPES | INVITE_TYPES | GUILD_TYPES | COVERAGE_TYPES | SNAPSHOT_TYPES | ACTIVITY_TYPES
 )

@@ -18,11 +18,12 @@ from collections.abc import Callable
 
 from guildstats_collector import events
 from guildstats_collector.pipeline import Collector
+from guildstats_contract.payloads import MAX_HEARTBEAT_GUILDS
 
 log = logging.getLogger(__name__)
 
 LAST_ALIVE = "last_alive_ms"
-MAX_GUILD_IDS = 10_000  # per heartbeat (the server's bound); Discord puts ≤ 2,500 on a shard
+MAX_GUILD_IDS = MAX_HEARTBEAT_GUILDS  # per heartbeat (the contract's bound)
 
 
 class Coverage:

@@ -7,8 +7,8 @@ from __future__ import annotations
 from typing import Any
 
 import discord
-
 from guildstats_collector.events import event, iso, sid
+from guildstats_contract.payloads import MAX_ROSTER
 
 GUILD_FIELDS = (
     "name",
@@ -58,9 +58,6 @@ def guild_update(before: discord.Guild, after: discord.Guild) -> dict[str, Any] 
     if not changes:
         return None
     return event("GUILD_UPDATE", after.id, data={"id": str(after.id), "changes": changes})
-
-
-MAX_ROSTER = 20_000  # members in voice per GUILD_STATE (the server's bound)
 
 
 def voice_roster(guild: discord.Guild) -> list[dict[str, Any]] | None:

@@ -25,7 +25,6 @@ from dataclasses import dataclass, field
 from typing import Any
 
 import discord
-
 from guildstats_collector.events import invite_fields
 
 log = logging.getLogger(__name__)

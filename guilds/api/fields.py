@@ -8,9 +8,8 @@ import re
 from typing import Any
 
 from drf_spectacular.utils import extend_schema_field
+from guildstats_contract.ids import SNOWFLAKE_MAX  # ids are stored in signed 64-bit columns
 from rest_framework import serializers
-
-from core.ids import SNOWFLAKE_MAX  # ids are stored in signed 64-bit columns
 
 
 def _decimal_at_most(limit: int) -> str:

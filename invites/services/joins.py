@@ -32,9 +32,7 @@ from typing import TYPE_CHECKING, Any
 
 import msgspec
 from django.db.models import Q
-
-from core.ids import int_or_none
-from core.payloads import (
+from guildstats_contract.payloads import (
     GuildStateData,
     InviteCreateData,
     InviteDeleteData,
@@ -42,6 +40,8 @@ from core.payloads import (
     MemberAddData,
     MemberRemoveData,
 )
+
+from core.ids import int_or_none
 from invites.models import (
     Invite,
     JoinKind,

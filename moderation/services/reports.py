@@ -12,9 +12,7 @@ from datetime import datetime
 from typing import TYPE_CHECKING, Any, Literal
 
 import msgspec
-
-from core.ids import int_or_none
-from core.payloads import (
+from guildstats_contract.payloads import (
     AuditLogData,
     AutoModerationData,
     BanData,
@@ -22,6 +20,8 @@ from core.payloads import (
     MessageDeleteBulkData,
     MessageDeleteData,
 )
+
+from core.ids import int_or_none
 from moderation.models import Action
 
 if TYPE_CHECKING:

@@ -23,11 +23,18 @@ import msgspec
 from django.conf import settings
 from django.db import connection, transaction
 from django.utils import timezone
+from guildstats_contract.events import (
+    FRAME_DECODER,
+    KNOWN_TYPES,
+    BotEvent,
+    Envelope,
+    Rejection,
+    parse_event,
+)
+from guildstats_contract.ids import EPOCH
 from kombu.exceptions import OperationalError
 
 from core import telemetry as metrics
-from core.contract import FRAME_DECODER, KNOWN_TYPES, BotEvent, Envelope, Rejection, parse_event
-from core.ids import EPOCH
 from core.sql import Column, bulk_insert, register_stage
 from stats.ingest.claims import claim_drains
 from stats.ingest.optouts import opted_out_members

@@ -11,8 +11,8 @@ from collections.abc import Iterable
 from datetime import UTC, date, datetime, timedelta
 
 from django.utils import timezone
+from guildstats_contract.ids import EPOCH
 
-from core.ids import EPOCH
 from core.sql import Column, bulk_insert, greatest, register_stage
 from guilds.selectors import DEFAULT_COUNTING, CountingSettings
 

@@ -21,12 +21,12 @@ from django.conf import settings
 from django.db import connection, transaction
 from django.db.models import Count
 from django.utils import timezone
+from guildstats_contract.events import GUILD_TYPES
+from guildstats_contract.ids import EPOCH
 from kombu.exceptions import OperationalError as BrokerUnavailable
 
 from core import telemetry as metrics
-from core.contract import GUILD_TYPES
 from core.events import StoredEvent
-from core.ids import EPOCH
 from core.registry import registry
 from core.sql import try_lock
 from guilds.selectors import counting_settings

@@ -25,10 +25,15 @@ from typing import TYPE_CHECKING, Any
 
 import msgspec
 from django.db.models import Max, Q
+from guildstats_contract.events import VOICE_TYPES
+from guildstats_contract.ids import EPOCH
+from guildstats_contract.snapshots import (
+    SNAPSHOT_SCHEMAS,
+    MemberActivitySnapshotData,
+    MetricsSnapshotData,
+)
 
-from core.contract import VOICE_TYPES
-from core.ids import EPOCH, snowflake_or_none
-from core.snapshots import SNAPSHOT_SCHEMAS, MemberActivitySnapshotData, MetricsSnapshotData
+from core.ids import snowflake_or_none
 from stats.models import ActivitySource, Event, SnapshotActivity
 from stats.processing.counting import CounterDeltas, local_day
 

@@ -16,9 +16,10 @@ from typing import TYPE_CHECKING
 import msgspec
 from django.conf import settings
 from django.db import connection
+from guildstats_contract.ids import EPOCH
+from guildstats_contract.payloads import GuildStateData
 
-from core.ids import EPOCH, int_or_none
-from core.payloads import GuildStateData
+from core.ids import int_or_none
 from core.sql import Column, bulk_insert, register_stage, tuples_filter
 from stats.models import VoiceSession
 from stats.processing.counting import CounterDeltas, MemberKey

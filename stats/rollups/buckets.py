@@ -7,7 +7,8 @@ from collections.abc import Callable, Sequence
 from dataclasses import dataclass
 from datetime import UTC, datetime, timedelta
 
-from core.ids import EPOCH
+from guildstats_contract.ids import EPOCH
+
 from stats.models import MetricsSnapshot
 
 FIVE_MINUTES = timedelta(minutes=5)

@@ -25,8 +25,8 @@ from datetime import datetime
 from typing import TYPE_CHECKING, Any
 
 from django.db import connection
+from guildstats_contract.events import COVERAGE_TYPES
 
-from core.contract import COVERAGE_TYPES
 from guilds.selectors import DEFAULT_COUNTING, counting_settings
 from stats.models import (
     ActivitySource,

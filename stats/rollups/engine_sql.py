@@ -24,9 +24,9 @@ from datetime import datetime, timedelta
 from typing import TYPE_CHECKING
 
 from django.db import connection, transaction
+from guildstats_contract.events import COVERAGE_TYPES
+from guildstats_contract.ids import EPOCH
 
-from core.contract import COVERAGE_TYPES
-from core.ids import EPOCH
 from guilds.models import Guild
 from stats.processing.voice import session_cap
 from stats.rollups.assembly import INT_MAX, assembly, buckets

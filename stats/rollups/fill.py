@@ -35,8 +35,8 @@ from django.conf import settings
 from django.db import connection, transaction
 from django.db.models import Min, Q
 from django.utils import timezone
+from guildstats_contract.events import SNAPSHOT_TYPES, STATE_TYPES, VOICE_TYPES
 
-from core.contract import SNAPSHOT_TYPES, STATE_TYPES, VOICE_TYPES
 from core.sql import session_lock
 from guilds.selectors import counting_settings
 from stats.models import Event, FillState, MetricsSnapshot, StaleBucket

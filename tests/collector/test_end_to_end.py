@@ -21,7 +21,7 @@ import pytest
 from guildstats_collector.config import Settings
 from guildstats_collector.transport import HttpTransport
 
-from tests.collector.gateway import GUILD_ID, Gateway, guild_create, in_voice
+from collector.tests.gateway import GUILD_ID, Gateway, guild_create, in_voice
 from tests.outage.stack import Stack, wait_for
 
 pytestmark = [pytest.mark.postgres, pytest.mark.redis, pytest.mark.outage, pytest.mark.asyncio]

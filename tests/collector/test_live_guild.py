@@ -14,12 +14,12 @@ import time_machine
 from guildstats_collector.config import BatchPolicy, Settings
 from guildstats_collector.invites import InviteState
 
+from collector.tests.conftest import ORIGIN
+from collector.tests.gateway import GUILD_ID, Gateway, fixture, guild_create, in_voice
 from guilds.models import Guild
 from invites.models import Invite, InviterStats
 from moderation.models import ModerationCase
 from stats.models import MemberStats, VoiceSession
-from tests.collector.conftest import ORIGIN
-from tests.collector.gateway import GUILD_ID, Gateway, fixture, guild_create, in_voice
 
 pytestmark = [pytest.mark.django_db(transaction=True), pytest.mark.usefixtures("wide_retention")]
 

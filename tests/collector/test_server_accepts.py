@@ -11,12 +11,12 @@ import time_machine
 from guildstats_collector.config import BatchPolicy, Settings
 from guildstats_collector.invites import InviteState
 
+from collector.tests.conftest import ORIGIN
+from collector.tests.gateway import GUILD_ID, Gateway, fixture
 from guilds.models import CollectionWindow, Guild
 from invites.models import MemberJoin
 from moderation.models import ModerationCase
 from stats.models import MemberStats
-from tests.collector.conftest import ORIGIN
-from tests.collector.gateway import GUILD_ID, Gateway, fixture
 
 OWNER, ALICE, BOB = 1300000000000000201, 1300000000000000202, 1300000000000000203
 

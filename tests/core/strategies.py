@@ -11,11 +11,10 @@ import time
 from typing import Any
 
 import msgspec.inspect as mi
+from guildstats_contract.events import KNOWN_TYPES
+from guildstats_contract.ids import SNOWFLAKE_MAX
+from guildstats_contract.payloads import DATA_SCHEMAS, GUILD_FIELD_NAMES
 from hypothesis import strategies as st
-
-from core.contract import KNOWN_TYPES
-from core.ids import SNOWFLAKE_MAX
-from core.payloads import DATA_SCHEMAS, GUILD_FIELD_NAMES
 
 EDGE_INTS = [0, 1, -1, 3, 2**15 - 1, 2**15, 2**31 - 1, 2**31, 2**53, 2**62, 2**63 - 1, 2**63, 2**64]
 EDGE_FLOATS = [0.0, -0.0, 0.5, 1e-300, 1e6, 1e6 + 1, 1e300, -1.0]

@@ -3,9 +3,9 @@
 from __future__ import annotations
 
 import pytest
+from guildstats_contract.events import KNOWN_TYPES, RAW_ONLY_TYPES
+from guildstats_contract.payloads import DATA_SCHEMAS
 
-from core.contract import KNOWN_TYPES, RAW_ONLY_TYPES
-from core.payloads import DATA_SCHEMAS
 from core.registry import HandlerRegistry, RegistryError, registry
 
 

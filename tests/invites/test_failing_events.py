@@ -10,8 +10,13 @@ from datetime import UTC, datetime, timedelta
 from typing import Any
 
 import pytest
+from guildstats_contract.payloads import (
+    DATA_SCHEMAS,
+    InviteCreateData,
+    InviteUseData,
+    MemberAddData,
+)
 
-from core.payloads import DATA_SCHEMAS, InviteCreateData, InviteUseData, MemberAddData
 from invites.models import GuildGrowthDaily, Invite, InviterStats, MemberJoin, MemberLifecycle
 from stats.models import IngestBatch
 from tests.conftest import on_postgres

@@ -9,8 +9,8 @@ from datetime import UTC, datetime, timedelta
 from typing import Any
 
 import pytest
+from guildstats_contract.payloads import DATA_SCHEMAS, BanData
 
-from core.payloads import DATA_SCHEMAS, BanData
 from moderation.models import ModerationCase
 from stats.models import IngestBatch
 from tests.conftest import on_postgres

@@ -6,7 +6,7 @@ is accepted and kept in the raw event. Every value we store is bounded, so that 
 accepts can fail when it is counted: counts 0 … 10⁶ and minutes 0 … 10⁶ per entry (the
 counters they add to are 64-bit), member and channel keys are snowflakes, emoji keys at most 100
 characters; a period must not end before it starts, and ingest checks that it lies in the
-window of accepted timestamps (``core.contract.parse_event``).
+window of accepted timestamps (``guildstats_contract.events.parse_event``).
 """
 
 from __future__ import annotations
@@ -15,7 +15,7 @@ from typing import Annotated
 
 from msgspec import Meta, Struct, field
 
-from core.ids import is_snowflake
+from guildstats_contract.ids import is_snowflake
 
 Count = Annotated[int, Meta(ge=0, le=1_000_000)]
 Minutes = Annotated[float, Meta(ge=0, le=1_000_000)]

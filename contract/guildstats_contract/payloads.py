@@ -12,8 +12,8 @@ from typing import Annotated, Any, ClassVar, Literal
 import msgspec
 from msgspec import Meta, Struct
 
-from core.ids import is_snowflake as _is_snowflake
-from core.snapshots import SNAPSHOT_SCHEMAS
+from guildstats_contract.ids import is_snowflake as _is_snowflake
+from guildstats_contract.snapshots import SNAPSHOT_SCHEMAS
 
 # Snowflakes are checked with str methods in __post_init__: a msgspec ``pattern`` runs
 # Python's re per field, which cost more than the rest of the decoding put together.
@@ -319,15 +319,18 @@ class InviteUseData(_Checked, rename="camel"):
     account_created_at: AwareDatetime | EpochMs | None = None
 
 
+MAX_HEARTBEAT_GUILDS = 10_000  # guild ids per COLLECTOR_HEARTBEAT (Discord: ≤ 2,500 a shard)
+
+
 # --- Collection windows (issue 10) -----------------------------------------------------------
 class HeartbeatData(_Checked, rename="camel"):
     """COLLECTOR_HEARTBEAT: "this collector was collecting every guild of ``guildIds`` from
     ``since`` (epoch ms) to the event's timestamp"; ``since`` is checked against the timestamp
-    in ``core.contract.parse_event``."""
+    in ``guildstats_contract.events.parse_event``."""
 
     state: Literal["start", "alive", "stop"]
     since: EpochMs
-    guild_ids: Annotated[list[Snowflake], Meta(max_length=10_000)]
+    guild_ids: Annotated[list[Snowflake], Meta(max_length=MAX_HEARTBEAT_GUILDS)]
     interval_seconds: Annotated[int, Meta(ge=1, le=3600)] = 60
     shard_count: ShardCount = 1
 
@@ -403,7 +406,7 @@ DATA_SCHEMAS: dict[str, type[Struct]] = {
     "INVITE_USE": InviteUseData,
     "COLLECTOR_HEARTBEAT": HeartbeatData,
     "GUILD_STATE": GuildStateData,
-    **SNAPSHOT_SCHEMAS,  # METRICS_SNAPSHOT, MEMBER_ACTIVITY_SNAPSHOT (core.snapshots)
+    **SNAPSHOT_SCHEMAS,  # METRICS_SNAPSHOT, MEMBER_ACTIVITY_SNAPSHOT (snapshots.py)
 }
 
 

@@ -16,7 +16,7 @@ from guildstats_collector.pipeline import Collector
 from guildstats_collector.spool import Spool
 from guildstats_collector.transport import Response, TransientError
 
-from tests.collector.gateway import GUILD_ID, AckingTransport, Gateway, fixture
+from collector.tests.gateway import GUILD_ID, AckingTransport, Gateway, fixture
 
 pytestmark = pytest.mark.asyncio
 

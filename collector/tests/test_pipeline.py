@@ -13,7 +13,7 @@ from guildstats_collector.pipeline import BotTokenRefused, Collector
 from guildstats_collector.spool import Spool
 from guildstats_collector.transport import Response, TransientError
 
-from tests.collector.gateway import AckingTransport
+from collector.tests.gateway import AckingTransport
 
 pytestmark = pytest.mark.asyncio
 

@@ -11,8 +11,8 @@ import pytest
 from guildstats_collector.config import BatchPolicy, Settings
 from guildstats_collector.invites import InviteState
 
-from tests.collector.conftest import ORIGIN_MS
-from tests.collector.gateway import GUILD_ID, Gateway, fixture
+from collector.tests.conftest import ORIGIN_MS
+from collector.tests.gateway import GUILD_ID, Gateway, fixture
 
 pytestmark = pytest.mark.asyncio
 

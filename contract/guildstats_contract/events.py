@@ -13,9 +13,9 @@ from typing import Annotated, Any
 import msgspec
 from msgspec import Meta, Struct
 
-from core.ids import is_snowflake as _is_snowflake
-from core.payloads import DATA_SCHEMAS, HeartbeatData, camel
-from core.snapshots import SnapshotPeriod
+from guildstats_contract.ids import is_snowflake as _is_snowflake
+from guildstats_contract.payloads import DATA_SCHEMAS, HeartbeatData, camel
+from guildstats_contract.snapshots import SnapshotPeriod
 
 # Snowflakes and type names are checked in parse_event with str methods: a msgspec ``pattern``
 # runs Python's re per field, which cost more than the rest of the decoding put together.
@@ -57,7 +57,7 @@ MODERATION_TYPES = frozenset(  # actions that open moderation cases
 MEMBER_TYPES = frozenset({"GUILD_MEMBER_ADD", "GUILD_MEMBER_REMOVE"})  # joins and leaves
 INVITE_TYPES = frozenset({"INVITE_CREATE", "INVITE_DELETE", "INVITE_USE"})
 GUILD_TYPES = frozenset({"GUILD_SYNC", "GUILD_CREATE", "GUILD_DELETE", "GUILD_UPDATE"})
-# a guild's state at a (re)connect: voice roster, member count, invites (core.payloads)
+# a guild's state at a (re)connect: voice roster, member count, invites (payloads)
 STATE_TYPES = frozenset({"GUILD_STATE"})
 SNAPSHOT_TYPES = frozenset({"METRICS_SNAPSHOT", "MEMBER_ACTIVITY_SNAPSHOT"})
 # the collector's "I was collecting these guilds from since to timestamp" (collection windows)

@@ -5,8 +5,8 @@ from __future__ import annotations
 
 import pytest
 
-from tests.collector.conftest import ORIGIN_MS
-from tests.collector.gateway import GUILD_ID, fixture
+from collector.tests.conftest import ORIGIN_MS
+from collector.tests.gateway import GUILD_ID, fixture
 
 pytestmark = pytest.mark.asyncio
 

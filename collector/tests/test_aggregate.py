@@ -6,7 +6,7 @@ import pytest
 from guildstats_collector.aggregate import Aggregator
 from guildstats_collector.config import AggregateSettings, BatchPolicy, Settings
 
-from tests.collector.gateway import GUILD_ID, Gateway, fixture
+from collector.tests.gateway import GUILD_ID, Gateway, fixture
 
 G = 1300000000000000100
 
