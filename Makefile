@@ -14,12 +14,13 @@ TEST_REDIS_URL ?= redis://127.0.0.1:6379/15
 $(VENV)/.runtime: requirements.txt contract/pyproject.toml
 	test -x $(PY) || $(PYTHON) -m venv $(VENV)
 	$(PY) -m pip install -q --upgrade pip
-	$(PY) -m pip install -q -r requirements.txt
+	$(PY) -m pip install -q --require-hashes -r requirements.txt
 	$(PY) -m pip install -q --no-deps -e ./contract
 	touch $@
 
-$(VENV)/.dev: $(VENV)/.runtime requirements-dev.txt
-	$(PY) -m pip install -q -r requirements-dev.txt
+$(VENV)/.dev: $(VENV)/.runtime requirements-dev.txt collector/pyproject.toml
+	$(PY) -m pip install -q --require-hashes -r requirements-dev.txt
+	$(PY) -m pip install -q --no-deps -e ./contract -e ./collector
 	touch $@
 
 install: $(VENV)/.runtime
@@ -55,6 +56,7 @@ test-collector: install-dev
 
 lint: install-dev
 	$(VENV)/bin/ruff check .
+	$(VENV)/bin/ruff format --check .
 	$(VENV)/bin/lint-imports
 	GUILDSTATS_VAR_DIR=var/test-lint $(PY) manage.py makemigrations --check --dry-run
 

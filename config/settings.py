@@ -24,7 +24,7 @@ VAR_DIR.mkdir(parents=True, exist_ok=True)
 os.environ.setdefault("PROMETHEUS_MULTIPROC_DIR", str(VAR_DIR / "prometheus"))
 Path(os.environ["PROMETHEUS_MULTIPROC_DIR"]).mkdir(parents=True, exist_ok=True)
 
-DEV_SECRET_KEY = "dev-only-insecure-guildstats-secret-key"
+DEV_SECRET_KEY = "dev-only-insecure-guildstats-secret-key"  # noqa: S105 - refused with DEBUG=false
 DEBUG = env_bool("DEBUG", True)
 SECRET_KEY = env_str("SECRET_KEY", DEV_SECRET_KEY)
 ALLOWED_HOSTS = env_list("ALLOWED_HOSTS", ["localhost", "127.0.0.1", "[::1]", "testserver"])
@@ -57,6 +57,8 @@ INSTALLED_APPS = [
 
 MIDDLEWARE = [
     "django.middleware.security.SecurityMiddleware",
+    # a database outage answers 503 with Retry-After on every page and API call, never 500
+    "core.middleware.DatabaseUnavailableMiddleware",
     # static files (the admin's, the API docs') from the app itself, under uvicorn too
     "whitenoise.middleware.WhiteNoiseMiddleware",
     "django.contrib.sessions.middleware.SessionMiddleware",

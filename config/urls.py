@@ -69,3 +69,4 @@ def not_found(request: HttpRequest, exception: Exception) -> HttpResponse:
 
 
 handler404 = not_found
+handler500 = "core.middleware.unavailable_or_server_error"

@@ -26,7 +26,7 @@ class RegistryError(Exception):
 
 @dataclass(frozen=True)
 class Registration:
-    name: str  # "<app>.<what>", for messages and the README
+    name: str  # "<app>.<what>", for messages and the docs
     types: frozenset[str]
     handler: Callable[..., object]
     order: int

@@ -139,9 +139,7 @@ class Coverage:
         guild's first window."""
         if end <= self.tracked_since:
             return None
-        return any(
-            s < end and (e > start or (s == e and s >= start)) for s, e in self.spans
-        )
+        return any(s < end and (e > start or (s == e and s >= start)) for s, e in self.spans)
 
     def gaps(self, start: datetime, end: datetime) -> list[tuple[datetime, datetime]]:
         """The stretches of ``[start, end)`` that no window covers, in order."""

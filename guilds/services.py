@@ -24,7 +24,7 @@ if TYPE_CHECKING:
 log = logging.getLogger(__name__)
 
 CredentialT = TypeVar("CredentialT", BotToken, ApiKey)
-TOKEN_PREFIX = "gsb_"
+TOKEN_PREFIX = "gsb_"  # noqa: S105 - a prefix, not a secret
 API_KEY_PREFIX = "gsk_"
 
 # data field (camelCase) -> Guild column, for GUILD_SYNC / GUILD_CREATE / GUILD_UPDATE.

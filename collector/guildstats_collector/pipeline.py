@@ -84,7 +84,7 @@ class Collector:
         self.counters = Counters()
         self.fatal: BaseException | None = None
         self._sleep = sleep
-        self._rng = rng or random.Random()
+        self._rng = rng or random.Random()  # noqa: S311 - backoff jitter, not a secret
         self._down_since: float | None = None  # since when guildstats has not accepted a frame
         self._buffer: list[tuple[str, bytes]] = []
         self._flush_handle: asyncio.Handle | None = None
@@ -184,7 +184,7 @@ class Collector:
 
     # --- the sender -------------------------------------------------------------------------------
     async def _send_loop(self) -> None:
-        assert self._wake is not None
+        assert self._wake is not None  # noqa: S101 - set by start(), which runs this loop
         try:
             while True:
                 self.flush()

@@ -1,7 +1,7 @@
 """The ``data`` payloads that processors read, as msgspec schemas checked at ingest.
 
 Every value a processor stores is bounded here to its column, so that nothing ingest accepts can
-fail later. Shapes follow seed 001; where the seed gives none, the README documents ours.
+fail later. Shapes follow seed 001; where the seed gives none, docs/ingest.md documents ours.
 """
 
 from __future__ import annotations
@@ -96,7 +96,7 @@ ShardCount = Annotated[int, Meta(ge=1, le=2**16)]
 class GuildSyncData(Struct, rename="camel"):
     """The guilds of one shard (the event's ``shardId`` of ``shardCount``; without
     ``shardCount``, or with 1, every guild of the bot): unlisted guilds of that shard and bot
-    are marked inactive (README "What is counted")."""
+    are marked inactive (docs/ingest.md)."""
 
     guilds: list[SyncedGuild]
     shard_count: ShardCount | None = None
@@ -143,7 +143,7 @@ GUILD_FIELD_NAMES = frozenset(
 # --- Moderation and invite payloads (issue 5) ------------------------------------------------
 # Shapes follow seed 001 (BanEventData, MemberRemoveEventData, MemberAddEventData,
 # MessageDeleteEventData, AuditLogEventData, InviteCreateEventData, InviteUseEventData); where
-# the seed gives no shape (bulk delete, auto-moderation, invite delete) the README documents
+# the seed gives no shape (bulk delete, auto-moderation, invite delete) docs/moderation.md documents
 # ours. Snowflakes inside ``data`` are checked like the top-level ones, in ``__post_init__``
 # (msgspec turns its ValueError into a ValidationError with our message).
 # Bounds match the columns the values are stored in (PostgreSQL refuses longer strings and

@@ -78,6 +78,7 @@ class IntegerField(serializers.IntegerField):
             self.fail("invalid")
         return super().to_internal_value(data)
 
+
 # Bounds of the integer parameters, documented in the schema (minimum/maximum).
 PAGE_MAX = 1_000_000  # with pages of ≤ 100 rows: an offset of 10⁸, far past any guild
 COUNT_MAX = 1_000_000_000  # thresholds on counters (messages, voice minutes)

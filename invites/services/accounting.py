@@ -143,7 +143,7 @@ def uncredit(join: MemberJoin) -> None:
 
 
 def add_to_inviter(join: MemberJoin, *, regular: int = 0, leaves: int = 0, fakes: int = 0) -> None:
-    assert join.inviter_id is not None
+    assert join.inviter_id is not None  # noqa: S101 - callers pass credited joins only
     row, _ = InviterStats.objects.get_or_create(
         guild_id=join.guild_id,
         inviter_id=join.inviter_id,

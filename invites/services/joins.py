@@ -3,7 +3,7 @@
 Runs inside the processing transaction of a chunk (like the moderation cases), so the counts
 commit with the batches' processed marks and equal a recount of the raw events.
 
-Rules (README "Invites and member lifecycle"):
+Rules (docs/moderation.md, "Joins and invites"):
 
 * A join is reported by GUILD_MEMBER_ADD and/or INVITE_USE; reports of the same member at most
   ``JOIN_WINDOW`` apart, with no leave in between, are one join. The first report creates it

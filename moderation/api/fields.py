@@ -53,7 +53,8 @@ class InstantField(serializers.Field):
         try:
             return value.astimezone(UTC)
         except OverflowError:  # e.g. 0001-01-01T00:00+01:00: before datetime.min in UTC
-            return (datetime.min if value.year == 1 else datetime.max).replace(tzinfo=UTC)
+            edge = datetime.min if value.year == 1 else datetime.max  # noqa: DTZ901 - zoned below
+            return edge.replace(tzinfo=UTC)
 
     def to_representation(self, value: datetime) -> str:
         return value.isoformat()

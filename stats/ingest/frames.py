@@ -286,7 +286,7 @@ def _enqueue(pending: list[tuple[int, int]]) -> None:
     ]
     if not batch_ids:
         return
-    assert _process_task is not None, "StatsConfig.ready() connects the processing task"
+    assert _process_task is not None, "StatsConfig.ready() connects the task"  # noqa: S101
     try:  # one task for all the frame's shards that have no drain queued yet
         _process_task(batch_ids)
     except OperationalError:  # broker down: the events are committed; the sweeper enqueues them

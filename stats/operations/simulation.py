@@ -35,7 +35,7 @@ class Expected:
 
 class FeedGenerator:
     def __init__(self, guilds: int, members: int, hours: float, seed: int = 1) -> None:
-        self.rng = random.Random(seed)
+        self.rng = random.Random(seed)  # noqa: S311 - a simulated feed
         self.guilds = guilds
         self.members = members
         self.hours = hours
@@ -359,13 +359,14 @@ def send_feed(
         import urllib.request
 
         for frame in frames:
-            request = urllib.request.Request(
+            # only an http(s) URL reaches this branch
+            request = urllib.request.Request(  # noqa: S310
                 url,
                 data=msgspec.json.encode(frame),
                 method="POST",
                 headers={"Authorization": f"Bot {token}", "Content-Type": "application/json"},
             )
-            with urllib.request.urlopen(request, timeout=120) as response:
+            with urllib.request.urlopen(request, timeout=120) as response:  # noqa: S310
                 _tally(report, msgspec.json.decode(response.read()))
             if progress:
                 progress(len(frame))

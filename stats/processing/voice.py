@@ -2,7 +2,7 @@
 
 Open sessions live in the ``voice_sessions`` table, written in the same transaction as the
 counters they produce, so a crash can neither lose nor double voice time (a Redis-only session
-store could not promise that; see README "Design decisions"). Transitions of one guild are
+store could not promise that; see docs/architecture.md). Transitions of one guild are
 applied by one processing stream at a time (its shard lock), in timestamp order.
 """
 

@@ -75,7 +75,7 @@ def compute(
         _tune(cursor)
         if from_events:
             # A 5-minute range is whole buckets: the parts of its buckets are written again.
-            assert (after - EPOCH) % PART_SIZE == timedelta(0) == (until - EPOCH) % PART_SIZE
+            assert (after - EPOCH) % PART_SIZE == timedelta(0) == (until - EPOCH) % PART_SIZE  # noqa: S101
             cursor.execute(
                 f"DELETE FROM rollup_parts p WHERE p.bucket_start >= %(after)s "
                 f"AND p.bucket_start < %(until)s{only.format(a='p')}",

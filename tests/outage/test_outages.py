@@ -30,6 +30,22 @@ pytestmark = [pytest.mark.postgres, pytest.mark.redis, pytest.mark.outage]
 OUTAGE_SECONDS = 16
 BACKLOG_DEADLINE = 60.0
 FAIL_FAST_SECONDS = 2.0
+# every API read: during a PostgreSQL outage each answers 503 with Retry-After (or from the cache)
+API_PATHS = [
+    "/api/guilds/",
+    "/api/guilds/{guild}/stats/dashboard?period=week",
+    "/api/guilds/{guild}/stats/members",
+    "/api/guilds/{guild}/stats/leaderboard",
+    "/api/guilds/{guild}/stats/overview",
+    "/api/guilds/{guild}/stats/activity",
+    "/api/guilds/{guild}/stats/heatmap",
+    "/api/guilds/{guild}/moderation/cases",
+    "/api/guilds/{guild}/moderation/recent",
+    "/api/guilds/{guild}/moderation/users/100000000000000001",
+    "/api/guilds/{guild}/invites/stats",
+    "/api/guilds/{guild}/invites/growth",
+    "/api/whoami",
+]
 
 _ids = itertools.count(1)
 
@@ -246,6 +262,8 @@ def test_postgres_outage_ingest_fails_fast_and_everything_recovers(
     ws_times: list[float] = []
     connect_times: list[float] = []
     ws_open = True
+    api_times: list[float] = []
+    api_503 = 0
     try:
         while time.monotonic() - stopped < OUTAGE_SECONDS:
             status, body, elapsed = feed.post(20)
@@ -283,6 +301,22 @@ def test_postgres_outage_ingest_fails_fast_and_everything_recovers(
 
             status, body = stack.health()
             assert status == 503 and body["status"] == "down", body
+            # every API endpoint answers 503 with Retry-After within 2 s (or a cached answer)
+            for path in API_PATHS:
+                answer = stack.http.get(
+                    f"{stack.base}{path.format(guild=stack.guild_id)}",
+                    headers={"Authorization": f"Bearer {stack.api_key}"},
+                    timeout=10,
+                )
+                elapsed = answer.elapsed.total_seconds()
+                assert answer.status_code in (200, 503), (path, answer.status_code, answer.text)
+                if answer.status_code == 503:
+                    assert answer.headers["Retry-After"] == "5", path
+                    api_503 += 1
+                assert elapsed < FAIL_FAST_SECONDS, f"{path}: {elapsed:.2f} s"
+                api_times.append(elapsed)
+            page = stack.http.get(f"{stack.base}/admin/", timeout=10)  # a session read
+            assert page.status_code in (200, 302, 503), page.status_code
             time.sleep(0.3)
         stack.check_alive()
     finally:
@@ -292,6 +326,9 @@ def test_postgres_outage_ingest_fails_fast_and_everything_recovers(
     figures["http_503_max_s"] = round(max(http_times), 3)
     figures["ws_error_frame_max_s"] = round(max(ws_times), 3) if ws_times else "closed"
     figures["ws_connect_refused_max_s"] = round(max(connect_times), 3)
+    figures["api_503_max_s"] = round(max(api_times), 3)
+    figures["api_503s"] = api_503
+    assert api_503 > 0  # not every answer came from the cache
 
     # ingest acknowledges again by itself, within a few seconds
     def acks() -> bool:

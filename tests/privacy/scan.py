@@ -10,7 +10,7 @@ from django.db.models.functions import Cast
 
 from stats.models import MemberOptOut, PrivacyAudit
 
-# the README ("Privacy") says the id stays there: the audit, and the list that names who opted out
+# docs/privacy.md says the id stays there: the audit, and the list that names who opted out
 KEPT = {PrivacyAudit, MemberOptOut}
 TEXT = (models.CharField, models.TextField, models.JSONField, ArrayField)
 

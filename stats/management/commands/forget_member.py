@@ -1,4 +1,4 @@
-"""``manage.py forget_member --guild ID --user ID``: erase a member (see README "Privacy")."""
+"""``manage.py forget_member --guild ID --user ID``: erase a member (docs/privacy.md)."""
 
 from __future__ import annotations
 
