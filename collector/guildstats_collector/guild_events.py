@@ -8,17 +8,7 @@ from typing import Any
 
 import discord
 from guildstats_collector.events import event, iso, sid
-from guildstats_contract.payloads import MAX_ROSTER
-
-GUILD_FIELDS = (
-    "name",
-    "icon",
-    "ownerId",
-    "memberCount",
-    "features",
-    "premiumTier",
-    "premiumSubscriptionCount",
-)
+from guildstats_contract.payloads import GUILD_FIELD_NAMES, MAX_ROSTER
 
 
 # --- guilds -----------------------------------------------------------------------------------
@@ -54,7 +44,9 @@ def guild_create(guild: discord.Guild) -> dict[str, Any]:
 
 def guild_update(before: discord.Guild, after: discord.Guild) -> dict[str, Any] | None:
     old, new = guild_fields(before), guild_fields(after)
-    changes = {k: {"old": old[k], "new": new[k]} for k in GUILD_FIELDS if old[k] != new[k]}
+    changes = {
+        k: {"old": old[k], "new": new[k]} for k in sorted(GUILD_FIELD_NAMES) if old[k] != new[k]
+    }
     if not changes:
         return None
     return event("GUILD_UPDATE", after.id, data={"id": str(after.id), "changes": changes})
