@@ -15,6 +15,7 @@ from __future__ import annotations
 
 from collections.abc import Callable, Iterable
 from dataclasses import dataclass
+from typing import Any
 
 from guildstats_contract.events import KNOWN_TYPES, RAW_ONLY_TYPES
 from guildstats_contract.payloads import DATA_SCHEMAS
@@ -38,14 +39,35 @@ class HandlerRegistry:
     def __init__(self) -> None:
         self._registrations: dict[str, Registration] = {}
         self._chunk_hooks: dict[str, Callable[..., object]] = {}
+        self._erasers: dict[str, Callable[[int, int], dict[str, int]]] = {}
+        self._member_columns: dict[str, Callable[[Any], Any]] = {}
+
+    def _add(self, hooks: dict[str, Any], name: str, hook: Any) -> None:
+        existing = hooks.get(name)
+        if existing is not None and existing is not hook:
+            raise RegistryError(f"{name} is registered twice, differently")
+        hooks[name] = hook
+
+    def on_erase(self, name: str, eraser: Callable[[int, int], dict[str, int]]) -> None:
+        """``eraser(guild_id, user_id)`` removes an app's rows about a member (privacy's erase
+        calls every eraser inside its transaction) and returns the rows changed per table."""
+        self._add(self._erasers, name, eraser)
+
+    def erasers(self) -> list[Callable[[int, int], dict[str, int]]]:
+        return [self._erasers[name] for name in sorted(self._erasers)]
+
+    def on_member_rows(self, name: str, annotate: Callable[[Any], Any]) -> None:
+        """``annotate(rows)`` adds an app's columns to the members list's queryset (the invites
+        app: the first join), so the list's reader need not import that app."""
+        self._add(self._member_columns, name, annotate)
+
+    def member_columns(self) -> list[Callable[[Any], Any]]:
+        return [self._member_columns[name] for name in sorted(self._member_columns)]
 
     def on_chunk(self, name: str, hook: Callable[..., object]) -> None:
         """Call ``hook(events)`` with every event of each chunk, after the handlers, in the
         chunk's transaction (the rollups mark the buckets a late chunk changes)."""
-        existing = self._chunk_hooks.get(name)
-        if existing is not None and existing is not hook:
-            raise RegistryError(f"{name} is registered twice, differently")
-        self._chunk_hooks[name] = hook
+        self._add(self._chunk_hooks, name, hook)
 
     def chunk_hooks(self) -> list[Callable[..., object]]:
         return [self._chunk_hooks[name] for name in sorted(self._chunk_hooks)]

@@ -19,3 +19,8 @@ class InvitesConfig(AppConfig):
             order=30,
             reads_data=True,
         )
+        from invites.selectors import with_first_join
+        from invites.services.erase import erase_member_invites
+
+        registry.on_erase("invites", erase_member_invites)
+        registry.on_member_rows("invites.first_join", with_first_join)

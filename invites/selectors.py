@@ -15,6 +15,7 @@ from django.db.models import (
     OuterRef,
     Q,
     QuerySet,
+    Subquery,
     Sum,
 )
 
@@ -191,3 +192,13 @@ def totals(guild_id: int) -> dict[str, int]:
     )
     joins, leaves = agg["joins"] or 0, agg["leaves"] or 0
     return {"joins": joins, "leaves": leaves, "net": joins - leaves}
+
+
+def with_first_join(rows: QuerySet[MemberStats]) -> QuerySet[MemberStats]:
+    """The members list's ``joinedAt`` (registered with ``core.registry.on_member_rows``): the
+    member's first join as the lifecycle saw it (GUILD_MEMBER_ADD, or a leave's joinedAt for
+    members who joined before the guild was tracked); a subquery per listed row."""
+    first_join = MemberLifecycle.objects.filter(
+        guild_id=OuterRef("guild_id"), user_id=OuterRef("user_id")
+    ).values("first_joined_at")[:1]
+    return rows.annotate(first_join=Subquery(first_join))

@@ -19,3 +19,7 @@ class ModerationConfig(AppConfig):
             order=20,
             reads_data=True,
         )
+        from moderation.services.erase import erase_member_cases
+
+        # erasing a member scrubs them from the cases (stats.privacy.erase calls it)
+        registry.on_erase("moderation", erase_member_cases)

@@ -19,10 +19,10 @@ from django.db import connection, transaction
 from django.db.models import Q
 from django.utils import timezone
 
+from core.registry import registry
+from core.scrub import naming, scrub_rows
 from core.sql import session_lock, try_lock
 from guilds.models import Guild
-from invites.models import Invite, InviterStats, MemberJoin, MemberLifecycle
-from moderation.models import ModerationCase
 from stats.models import (
     BucketParts,
     Event,
@@ -38,7 +38,6 @@ from stats.models import (
     VoiceSession,
     VoiceSessionLog,
 )
-from stats.privacy.scrub import ERASED, naming, scrub, scrub_rows
 from stats.processing.drain import LOCK_BASE
 from stats.rollups.buckets import FIVE_MIN, FIVE_MINUTES, floor_time
 from stats.rollups.fill import ROLLUP_LOCK, recompute_horizon, refresh_stale_buckets
@@ -125,26 +124,19 @@ def _erase_rows(guild_id: int, user_id: int) -> dict[str, int]:
         ("voice_sessions", VoiceSession),
         ("voice_session_log", VoiceSessionLog),
         ("snapshot_activity", SnapshotActivity),
-        ("member_joins", MemberJoin),
-        ("member_lifecycle", MemberLifecycle),
     ):
         report[label] = model.objects.filter(member).delete()[0]
     report["rollup_parts"] = _erase_from_parts(guild_id, user_id)
-    report["inviter_stats"] = InviterStats.objects.filter(in_guild, inviter_id=user_id).delete()[0]
-    inviter = Q(in_guild, inviter_id=user_id)
-    report["invites_unlinked"] = Invite.objects.filter(inviter).update(
-        inviter_id=None, inviter_username=""
-    )
-    report["joins_unlinked"] = MemberJoin.objects.filter(inviter).update(
-        inviter_id=None, inviter_username=""
-    )
+    # every other app's rows about the member (invites: joins, inviter counts; moderation:
+    # cases), by the erasers the apps registered in ready()
+    for eraser in registry.erasers():
+        report.update(eraser(guild_id, user_id))
     # other members' events and quarantined events that name them (a reaction to their
     # message, a bulk delete of their messages, a bot snapshot's maps): the id is taken out
     report["events_scrubbed"] = scrub_rows(Event.objects.filter(in_guild), ("data",), user_id)
     report["quarantined_scrubbed"] = scrub_rows(
         QuarantinedEvent.objects.filter(in_guild), ("data",), user_id
     )
-    report.update(_erase_from_cases(guild_id, user_id))
     report["guild_owner"] = Guild.objects.filter(guild_id=guild_id, owner_id=user_id).update(
         owner_id=None
     )
@@ -181,28 +173,6 @@ def _erase_from_parts(guild_id: int, user_id: int) -> int:
             {"guild": guild_id, "user": user_id},
         )
         return cursor.rowcount
-
-
-def _erase_from_cases(guild_id: int, user_id: int) -> dict[str, int]:
-    """Cases keep their number, action and time; the member's id, name and free text go (the
-    target becomes null and ``details`` says ``{"erased": "target"}``)."""
-    cases = ModerationCase.objects.filter(guild_id=guild_id)
-    targeted = cases.filter(target_user_id=user_id).update(
-        target_user_id=None, target_username="", reason="", details={ERASED: "target"}, raw={}
-    )
-    moderated = 0
-    for case in cases.filter(moderator_id=user_id).only("pk", "details", "raw", "reason"):
-        details = scrub(case.details, user_id) or {}
-        cases.filter(pk=case.pk).update(
-            moderator_id=None,
-            moderator_username="",
-            details={**details, "moderatorErased": True},
-            raw=scrub(case.raw, user_id),
-            reason=scrub(case.reason, user_id) or "",
-        )
-        moderated += 1
-    named = scrub_rows(cases, ("details", "raw", "reason"), user_id)
-    return {"cases_as_target": targeted, "cases_as_moderator": moderated, "cases_scrubbed": named}
 
 
 def _mark_stale(guild_id: int, buckets: set[datetime]) -> None:

@@ -6,13 +6,13 @@ from __future__ import annotations
 from datetime import datetime, timedelta
 from typing import Any
 
-from django.db.models import BigIntegerField, F, OuterRef, QuerySet, Subquery, Value
+from django.db.models import BigIntegerField, F, QuerySet, Value
 from django.db.models.functions import Cast, Coalesce
 
+from core.registry import registry
 from core.times import iso
 from guilds.models import Guild
 from guilds.selectors import zone_of
-from invites.models import MemberLifecycle
 from stats.models import (
     MemberStats,
 )
@@ -58,12 +58,10 @@ def member_query(
         if sort_order == "desc"
         else column.asc(nulls_last=nulls_last)
     )
-    # joinedAt: the member's first join as the lifecycle saw it (GUILD_MEMBER_ADD, or a leave's
-    # joinedAt for members who joined before we tracked the guild); a subquery per listed row
-    first_join = MemberLifecycle.objects.filter(
-        guild_id=OuterRef("guild_id"), user_id=OuterRef("user_id")
-    ).values("first_joined_at")[:1]
-    return rows.annotate(first_join=Subquery(first_join)).order_by(key, "user_id")
+    # other apps' columns (the invites app's first join, read as joinedAt), by registration
+    for annotate in registry.member_columns():
+        rows = annotate(rows)
+    return rows.order_by(key, "user_id")
 
 
 def _filtered_members(
