@@ -13,8 +13,9 @@ from typing import Annotated, Any
 import msgspec
 from msgspec import Meta, Struct
 
+from guildstats_contract.fields import camel
 from guildstats_contract.ids import is_snowflake as _is_snowflake
-from guildstats_contract.payloads import DATA_SCHEMAS, HeartbeatData, camel
+from guildstats_contract.payloads import DATA_SCHEMAS, HeartbeatData
 from guildstats_contract.snapshots import SnapshotPeriod
 
 # Snowflakes and type names are checked in parse_event with str methods: a msgspec ``pattern``

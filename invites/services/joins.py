@@ -32,14 +32,14 @@ from typing import TYPE_CHECKING, Any
 
 import msgspec
 from django.db.models import Q
-from guildstats_contract.payloads import (
-    GuildStateData,
+from guildstats_contract.actions import (
     InviteCreateData,
     InviteDeleteData,
     InviteUseData,
     MemberAddData,
     MemberRemoveData,
 )
+from guildstats_contract.payloads import GuildStateData
 
 from core.ids import int_or_none
 from invites.models import (

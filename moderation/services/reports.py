@@ -12,7 +12,7 @@ from datetime import datetime
 from typing import TYPE_CHECKING, Any, Literal
 
 import msgspec
-from guildstats_contract.payloads import (
+from guildstats_contract.actions import (
     AuditLogData,
     AutoModerationData,
     BanData,

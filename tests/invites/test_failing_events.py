@@ -10,12 +10,8 @@ from datetime import UTC, datetime, timedelta
 from typing import Any
 
 import pytest
-from guildstats_contract.payloads import (
-    DATA_SCHEMAS,
-    InviteCreateData,
-    InviteUseData,
-    MemberAddData,
-)
+from guildstats_contract.actions import InviteCreateData, InviteUseData, MemberAddData
+from guildstats_contract.payloads import DATA_SCHEMAS
 
 from invites.models import GuildGrowthDaily, Invite, InviterStats, MemberJoin, MemberLifecycle
 from stats.models import IngestBatch

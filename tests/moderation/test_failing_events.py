@@ -9,7 +9,8 @@ from datetime import UTC, datetime, timedelta
 from typing import Any
 
 import pytest
-from guildstats_contract.payloads import DATA_SCHEMAS, BanData
+from guildstats_contract.actions import BanData
+from guildstats_contract.payloads import DATA_SCHEMAS
 
 from moderation.models import ModerationCase
 from stats.models import IngestBatch
