@@ -7,6 +7,7 @@ so it is only selected for the explicit ``timescale://`` scheme.
 
 from __future__ import annotations
 
+from collections.abc import Mapping
 from pathlib import Path
 from typing import Any
 
@@ -22,13 +23,14 @@ def database_config(url: str | None, default_sqlite_path: Path) -> dict[str, Any
     """Return a Django DATABASES['default'] entry for ``url`` (or the embedded SQLite file)."""
     if not url:
         url = f"sqlite:///{default_sqlite_path}"
+    config: dict[str, Any]
     if url.startswith("timescale://"):
         config = _postgres(dj_database_url.parse("postgres://" + url[len("timescale://") :]))
         config["ENGINE"] = TIMESCALE_ENGINE
     elif url.startswith(POSTGRES_SCHEMES):
         config = _postgres(dj_database_url.parse(url))
     elif url.startswith("sqlite://"):
-        config = dj_database_url.parse(url)
+        config = dict(dj_database_url.parse(url))
         # IMMEDIATE takes the write lock when a transaction begins, so two workers never read
         # the same state and then both write (SQLite's stand-in for row locks); the timeout
         # rides out contention.
@@ -59,7 +61,7 @@ POOL_TIMEOUT_SECONDS = 1.5
 POOL_RECONNECT_TIMEOUT_SECONDS = 5.0
 
 
-def _postgres(config: dict[str, Any]) -> dict[str, Any]:
+def _postgres(parsed: Mapping[str, Any]) -> dict[str, Any]:
     """A psycopg connection pool per process, shared by its threads.
 
     Under ASGI, Django runs each request's sync code on a fresh thread, and a per-thread
@@ -74,6 +76,7 @@ def _postgres(config: dict[str, Any]) -> dict[str, Any]:
     is checked on its first use after each request or task starts (``close_old_connections``,
     called by Django per request and by ``config.celery`` per task).
     """
+    config = dict(parsed)
     options = config.setdefault("OPTIONS", {})
     options.setdefault("connect_timeout", CONNECT_TIMEOUT_SECONDS)
     config["CONN_HEALTH_CHECKS"] = True

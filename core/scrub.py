@@ -12,9 +12,8 @@ ERASED = "erased"
 
 def naming(queryset: QuerySet[Any], field: str, user_id: int) -> QuerySet[Any]:
     """Rows of ``queryset`` whose ``field`` (JSON or text) holds the id's digits anywhere."""
-    return queryset.annotate(_as_text=Cast(field, TextField())).filter(
-        _as_text__contains=str(user_id)
-    )
+    annotated: QuerySet[Any] = queryset.annotate(_as_text=Cast(field, TextField()))
+    return annotated.filter(_as_text__contains=str(user_id))
 
 
 def scrub(value: Any, user_id: int) -> Any:

@@ -12,6 +12,7 @@ Two ways to run it:
       await bot.add_cog(GuildstatsCog(bot))  # or: bot.load_extension("guildstats_collector")
 """
 
+from discord.ext import commands
 from guildstats_collector.cog import GuildstatsCog
 from guildstats_collector.config import Settings
 from guildstats_collector.pipeline import Collector
@@ -19,5 +20,5 @@ from guildstats_collector.pipeline import Collector
 __all__ = ["Collector", "GuildstatsCog", "Settings", "setup"]
 
 
-async def setup(bot) -> None:  # discord.py extension entry point
+async def setup(bot: commands.Bot) -> None:  # discord.py extension entry point
     await bot.add_cog(GuildstatsCog(bot))

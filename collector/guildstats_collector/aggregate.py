@@ -15,7 +15,7 @@ import asyncio
 import contextlib
 import logging
 from collections import Counter, defaultdict
-from collections.abc import Callable
+from collections.abc import Callable, Mapping
 from dataclasses import dataclass, field
 from typing import Any
 
@@ -30,7 +30,8 @@ log = logging.getLogger(__name__)
 class _Period:
     start_ms: int
     messages: Counter[tuple[int, int]] = field(default_factory=Counter)  # (user, channel)
-    voice: Counter[tuple[int, int]] = field(default_factory=Counter)  # (user, channel) → minutes
+    # (user, channel) → minutes
+    voice: defaultdict[tuple[int, int], float] = field(default_factory=lambda: defaultdict(float))
     reactions_by_emoji: Counter[str] = field(default_factory=Counter)
     reactions_added: Counter[int] = field(default_factory=Counter)
     reactions_received: Counter[int] = field(default_factory=Counter)
@@ -159,10 +160,13 @@ class Aggregator:
             self._periods[kind].setdefault(guild_id, _Period(start_ms=now))
 
 
-def _top(counter: Counter[Any], n: int) -> dict[str, Any]:
+def _top(counter: Mapping[Any, float], n: int | None) -> dict[str, Any]:
+    """The ``n`` largest (all when None), largest first, ties in insertion order (as
+    ``Counter.most_common``)."""
+    ranked = sorted(counter.items(), key=lambda item: item[1], reverse=True)
     return {
         str(key): round(value, 3) if isinstance(value, float) else value
-        for key, value in counter.most_common(n)
+        for key, value in ranked[:n]
     }
 
 
@@ -174,8 +178,8 @@ def _metrics(period: _Period, end: int, settings: AggregateSettings) -> dict[str
     for (user, channel), n in period.messages.items():
         by_channel[channel] += n
         by_member[user] += n
-    voice_channel: Counter[int] = Counter()
-    voice_member: Counter[int] = Counter()
+    voice_channel: defaultdict[int, float] = defaultdict(float)
+    voice_member: defaultdict[int, float] = defaultdict(float)
     for (user, channel), minutes in period.voice.items():
         voice_channel[channel] += minutes
         voice_member[user] += minutes
@@ -202,7 +206,9 @@ def _metrics(period: _Period, end: int, settings: AggregateSettings) -> dict[str
     }
 
 
-def _member_activity(period: _Period, end: int, settings: AggregateSettings) -> dict | None:
+def _member_activity(
+    period: _Period, end: int, settings: AggregateSettings
+) -> dict[str, Any] | None:
     members: dict[int, dict[str, Any]] = defaultdict(
         lambda: {
             "messages": {"total": 0, "byChannel": Counter()},

@@ -92,7 +92,9 @@ def message_create(message: discord.Message, *, send_content: bool) -> dict[str,
     )
 
 
-def message_delete(payload: discord.RawMessageDeleteEvent, *, send_content: bool) -> dict | None:
+def message_delete(
+    payload: discord.RawMessageDeleteEvent, *, send_content: bool
+) -> dict[str, Any] | None:
     if payload.guild_id is None:
         return None
     cached = payload.cached_message
@@ -124,7 +126,9 @@ def message_delete(payload: discord.RawMessageDeleteEvent, *, send_content: bool
     )
 
 
-def message_delete_bulk(payload: discord.RawBulkMessageDeleteEvent) -> dict | None:
+def message_delete_bulk(
+    payload: discord.RawBulkMessageDeleteEvent,
+) -> dict[str, Any] | None:
     if payload.guild_id is None:
         return None
     ids = sorted(payload.message_ids)

@@ -158,7 +158,8 @@ class Collector:
         self.flush()
         if self._task is not None and not self._task.done() and self.spool.count:
             self.batcher.backlog()
-            self._wake.set()
+            if self._wake is not None:
+                self._wake.set()
             deadline = time.monotonic() + drain_timeout
             while self.spool.count and time.monotonic() < deadline and not self._task.done():
                 await asyncio.sleep(0.02)

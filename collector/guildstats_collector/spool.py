@@ -162,7 +162,7 @@ class Spool:
             self._count_drops_locked("max_age", rows)
             self._db.execute("COMMIT")
             self._recount_locked()
-        dropped = sum(n for _, n in rows)
+        dropped = sum(int(n) for _, n in rows)
         log.warning("spool: dropped %s events older than %.0f h", dropped, self.max_age / 3600)
         return dropped
 

@@ -5,7 +5,7 @@ later. Shapes follow seed 001; where the seed gives none, docs/ingest.md documen
 
 from __future__ import annotations
 
-from typing import Annotated, Any, Literal
+from typing import Annotated, Any, ClassVar, Literal
 
 import msgspec
 from msgspec import Meta, Struct
@@ -54,7 +54,7 @@ class VoiceMoveData(Checked, rename="camel"):
 class GuildFields(Checked, rename="camel"):
     """The guild columns a GUILD_SYNC entry, GUILD_CREATE or GUILD_UPDATE's ``changes`` set."""
 
-    _snowflakes = ("owner_id",)
+    _snowflakes: ClassVar[tuple[str, ...]] = ("owner_id",)
     name: GuildName | None = None
     icon: Icon | None = None
     owner_id: Snowflake | None = None
