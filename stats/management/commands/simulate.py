@@ -7,7 +7,7 @@ import os
 from django.core.management.base import BaseCommand, CommandError, CommandParser
 from tqdm import tqdm
 
-from stats.operations.simulation import FeedGenerator, send_feed
+from devtools.simulation import FeedGenerator, send_feed
 
 
 class Command(BaseCommand):

@@ -10,9 +10,9 @@ from datetime import UTC, datetime, timedelta
 import pytest
 import time_machine
 
+from devtools.simulation import FeedGenerator
 from guilds.models import Guild
 from stats.models import MetricsSnapshot
-from stats.operations.simulation import FeedGenerator
 from stats.rollups import engine_python as rollup_compute
 from stats.rollups import fill as rollups
 from tests.factories import event, message, ms, voice_join
