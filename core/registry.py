@@ -7,15 +7,19 @@ type is processed, whether its ``data`` must be read back, and which known types
 stored raw all come from here.
 
 A handler is called once per chunk with that chunk's events of its types, in timestamp order,
-inside the chunk's transaction. A *counting* handler also gets the chunk's counter deltas (the
-dispatcher flushes them after the last one). Handlers run by ascending ``order``.
+inside the chunk's transaction. A handler registered with a ``context`` also gets the chunk's
+shared object of that name (the stats app's counter deltas: the counting rules and what the
+chunk adds), built once by the factory the app registered (``on_context``) from the events of
+every handler sharing it, and flushed after the last handler. Handlers run by ascending
+``order``; ``before_chunk`` hooks run first (the guild rows a chunk needs), ``on_chunk`` hooks
+last. So the dispatcher knows no app and no counting rule.
 """
 
 from __future__ import annotations
 
 from collections.abc import Callable, Iterable
 from dataclasses import dataclass
-from typing import Any
+from typing import Any, Protocol
 
 from guildstats_contract.events import KNOWN_TYPES, RAW_ONLY_TYPES
 from guildstats_contract.payloads import DATA_SCHEMAS
@@ -32,7 +36,13 @@ class Registration:
     handler: Callable[..., object]
     order: int
     reads_data: frozenset[str]  # of its types, those whose ``data`` the dispatcher loads
-    counting: bool  # handler(events, deltas) instead of handler(events)
+    context: str | None  # handler(events, shared) with the chunk's object of that name
+
+
+class ChunkContext(Protocol):
+    """What a context factory builds: written once every handler sharing it is done."""
+
+    def flush(self) -> None: ...
 
 
 class HandlerRegistry:
@@ -40,6 +50,8 @@ class HandlerRegistry:
         self._registrations: dict[str, Registration] = {}
         self._chunk_hooks: dict[str, Callable[..., object]] = {}
         self._erasers: dict[str, Callable[[int, int], dict[str, int]]] = {}
+        self._before_chunk: dict[str, Callable[..., object]] = {}
+        self._contexts: dict[str, Callable[..., ChunkContext]] = {}
         self._member_columns: dict[str, Callable[[Any], Any]] = {}
 
     def _add(self, hooks: dict[str, Any], name: str, hook: Any) -> None:
@@ -47,6 +59,27 @@ class HandlerRegistry:
         if existing is not None and existing is not hook:
             raise RegistryError(f"{name} is registered twice, differently")
         hooks[name] = hook
+
+    def before_chunk(self, name: str, hook: Callable[..., object]) -> None:
+        """Call ``hook(events)`` with every event of each chunk before any handler."""
+        self._add(self._before_chunk, name, hook)
+
+    def before_chunk_hooks(self) -> list[Callable[..., object]]:
+        return [self._before_chunk[name] for name in sorted(self._before_chunk)]
+
+    def on_context(self, name: str, factory: Callable[..., ChunkContext]) -> None:
+        """``factory(events)`` builds the object the handlers registered with ``context=name``
+        share in a chunk, from the chunk's events of all their types."""
+        self._add(self._contexts, name, factory)
+
+    def context_factory(self, name: str) -> Callable[..., ChunkContext]:
+        return self._contexts[name]
+
+    def context_types(self, name: str) -> frozenset[str]:
+        """The types of every handler sharing the context ``name``."""
+        return frozenset().union(
+            *(r.types for r in self._registrations.values() if r.context == name)
+        )
 
     def on_erase(self, name: str, eraser: Callable[[int, int], dict[str, int]]) -> None:
         """``eraser(guild_id, user_id)`` removes an app's rows about a member (privacy's erase
@@ -80,7 +113,7 @@ class HandlerRegistry:
         *,
         order: int,
         reads_data: bool | Iterable[str] = False,
-        counting: bool = False,
+        context: str | None = None,
     ) -> None:
         """Register ``handler`` for ``types``; registering the same name again with the same
         handler is a no-op (``ready()`` may run twice in tests), with another one an error."""
@@ -88,7 +121,7 @@ class HandlerRegistry:
         reading = types if reads_data is True else frozenset(reads_data or ())
         if not reading <= types:
             raise RegistryError(f"{name} reads data of types it does not handle")
-        registration = Registration(name, types, handler, order, reading, counting)
+        registration = Registration(name, types, handler, order, reading, context)
         existing = self._registrations.get(name)
         if existing is not None and existing != registration:
             raise RegistryError(f"{name} is registered twice, differently")
@@ -118,6 +151,10 @@ class HandlerRegistry:
         missing = KNOWN_TYPES - RAW_ONLY_TYPES - self.processed_types()
         if missing:
             raise RegistryError(f"no handler registered for {sorted(missing)}")
+        contexts = {r.context for r in self._registrations.values() if r.context is not None}
+        unbuilt = contexts - set(self._contexts)
+        if unbuilt:
+            raise RegistryError(f"no factory registered for the contexts {sorted(unbuilt)}")
 
 
 registry = HandlerRegistry()

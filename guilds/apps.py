@@ -15,8 +15,9 @@ class GuildsConfig(AppConfig):
 
         from core.registry import registry
         from guilds.coverage import apply_heartbeats
-        from guilds.services import apply_guild_events
+        from guilds.services import apply_guild_events, ensure_chunk_guilds
 
+        registry.before_chunk("guilds.rows", ensure_chunk_guilds)
         # the registry, the member count (Discord's, kept current by joins and leaves)
         registry.register(
             "guilds.registry",

@@ -147,6 +147,16 @@ def ensure_guilds(guild_ids: Iterable[int], known: Iterable[int]) -> None:
         )
 
 
+def ensure_chunk_guilds(events: Sequence[StoredEvent]) -> None:
+    """Before each processing chunk (``core.registry.before_chunk``): a row for every guild
+    seen for the first time, so its settings can be edited and its counts kept."""
+    guild_ids = {e.guild_id for e in events}
+    ensure_guilds(
+        guild_ids,
+        known=Guild.objects.filter(guild_id__in=guild_ids).values_list("guild_id", flat=True),
+    )
+
+
 def apply_guild_events(events: Sequence[StoredEvent]) -> None:
     """Apply GUILD_SYNC / CREATE / UPDATE / DELETE / STATE and the member count's joins and
     leaves, in timestamp order. Stats are never deleted."""

@@ -23,22 +23,26 @@ class StatsConfig(AppConfig):
 
         from core.registry import registry
         from stats.processing.activity import apply_message_events, apply_reaction_events
+        from stats.processing.rules import CONTEXT as COUNTING
+        from stats.processing.rules import chunk_deltas
         from stats.processing.snapshots import apply_snapshot_events
         from stats.processing.voice import apply_voice_events
         from stats.rollups.fill import mark_stale_buckets
 
-        # counting handlers share the chunk's counter deltas. Bot snapshots first: they
-        # decide since when raw activity of their guild stops counting.
+        # counting handlers share the chunk's counter deltas (stats.processing.rules: the
+        # counting rules in one place). Bot snapshots first: they decide since when raw
+        # activity of their guild stops counting.
+        registry.on_context(COUNTING, chunk_deltas)
         registry.register(
             "stats.snapshots",
             SNAPSHOT_TYPES,
             apply_snapshot_events,
             order=40,
             reads_data=True,
-            counting=True,
+            context=COUNTING,
         )
         registry.register(
-            "stats.messages", {"MESSAGE_CREATE"}, apply_message_events, order=50, counting=True
+            "stats.messages", {"MESSAGE_CREATE"}, apply_message_events, order=50, context=COUNTING
         )
         registry.register(
             "stats.reactions",
@@ -46,7 +50,7 @@ class StatsConfig(AppConfig):
             apply_reaction_events,
             order=50,
             reads_data=True,
-            counting=True,
+            context=COUNTING,
         )
         registry.register(
             "stats.voice",
@@ -54,7 +58,7 @@ class StatsConfig(AppConfig):
             apply_voice_events,
             order=50,
             reads_data={"VOICE_CHANNEL_MOVE"} | STATE_TYPES,
-            counting=True,
+            context=COUNTING,
         )
         from stats.ingest.frames import connect_processing
         from stats.tasks import process_batches

@@ -29,17 +29,15 @@ from core import telemetry as metrics
 from core.events import StoredEvent
 from core.registry import registry
 from core.sql import try_lock
-from guilds.selectors import counting_settings
 from stats.ingest.claims import release_drain
 from stats.models import Event, IngestBatch, QuarantinedEvent, VoiceSession
-from stats.processing.bots import known_bots
-from stats.processing.counting import CounterDeltas
 from stats.processing.dispatch import apply_isolating
 from stats.processing.quarantine import (
     as_stored_event,
     quarantine_events,
     record_attempts,
 )
+from stats.processing.rules import counting_rules
 from stats.processing.snapshots import load_snapshot_sources
 from stats.processing.voice import close_sessions_older_than, session_cap
 
@@ -322,7 +320,7 @@ def close_stale_voice_sessions(now: datetime | None = None) -> int:
             )
             if not guild_ids:
                 continue
-            deltas = CounterDeltas(counting_settings(guild_ids), known_bots(guild_ids))
+            deltas = counting_rules(guild_ids)
             load_snapshot_sources(guild_ids, deltas)
             closed += close_sessions_older_than(cutoff, guild_filter, deltas)
             deltas.flush()

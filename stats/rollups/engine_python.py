@@ -27,7 +27,7 @@ from typing import TYPE_CHECKING, Any
 from django.db import connection
 from guildstats_contract.events import COVERAGE_TYPES
 
-from guilds.selectors import DEFAULT_COUNTING, counting_settings
+from guilds.selectors import DEFAULT_COUNTING
 from stats.models import (
     ActivitySource,
     Event,
@@ -36,8 +36,8 @@ from stats.models import (
     VoiceSession,
     VoiceSessionLog,
 )
-from stats.processing.bots import known_bots
-from stats.processing.counting import CounterDeltas, second_mark
+from stats.processing.counting import second_mark
+from stats.processing.rules import counting_rules
 from stats.processing.voice import session_cap
 from stats.rollups import engine_sql
 from stats.rollups.assembly import INT_MAX
@@ -203,7 +203,7 @@ def compute_in_python(
         )
     )
     guilds = {r[0] for r in rows} | {s[0] for s in sessions} | {r[0] for r in snapshot_rows}
-    deltas = CounterDeltas(counting_settings(guilds), known_bots(guilds))
+    deltas = counting_rules(guilds)
     deltas.snapshots_since.update(
         ActivitySource.objects.filter(guild_id__in=guilds).values_list(
             "guild_id", "snapshots_since"

@@ -20,15 +20,15 @@ def other(events):  # pragma: no cover - never called
 def test_every_known_type_is_handled_or_stored_raw_by_the_installed_apps():
     registry.check_complete()
     assert registry.processed_types() == KNOWN_TYPES - RAW_ONLY_TYPES
-    assert [(r.name, r.order, r.counting) for r in registry.registrations()] == [
-        ("guilds.coverage", 10, False),
-        ("guilds.registry", 10, False),
-        ("moderation.cases", 20, False),
-        ("invites.joins", 30, False),
-        ("stats.snapshots", 40, True),
-        ("stats.messages", 50, True),
-        ("stats.reactions", 50, True),
-        ("stats.voice", 50, True),
+    assert [(r.name, r.order, r.context) for r in registry.registrations()] == [
+        ("guilds.coverage", 10, None),
+        ("guilds.registry", 10, None),
+        ("moderation.cases", 20, None),
+        ("invites.joins", 30, None),
+        ("stats.snapshots", 40, "counting"),
+        ("stats.messages", 50, "counting"),
+        ("stats.reactions", 50, "counting"),
+        ("stats.voice", 50, "counting"),
     ]
     # everything read back is validated at ingest: nothing accepted can fail later
     assert set(registry.types_reading_data()) <= set(DATA_SCHEMAS)
@@ -48,6 +48,15 @@ def test_every_known_type_is_handled_or_stored_raw_by_the_installed_apps():
 def test_registrations_that_break_the_contract_are_refused(types, options, error):
     with pytest.raises(RegistryError, match=error):
         HandlerRegistry().register("x.y", types, handler, order=1, **options)
+
+
+def test_a_context_without_its_factory_is_refused():
+    fresh = HandlerRegistry()
+    fresh.register("x.y", KNOWN_TYPES - RAW_ONLY_TYPES, other, order=1, context="shared")
+    with pytest.raises(RegistryError, match="no factory registered for the contexts"):
+        fresh.check_complete()
+    fresh.on_context("shared", lambda events: None)
+    fresh.check_complete()
 
 
 def test_two_registrations_under_one_name_must_agree():
