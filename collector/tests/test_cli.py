@@ -85,3 +85,34 @@ async def test_preflight_passes_a_good_token_and_tolerates_an_unreachable_server
     finally:
         await runner.cleanup()
     await preflight(Settings(guildstats_url="http://127.0.0.1:9", bot_token="x"))  # spools
+
+
+def test_the_standalone_runner_says_nothing_about_voice_libraries(monkeypatch, caplog):
+    """discord.py warns at every start that PyNaCl and davey (voice) are missing; the collector
+    never joins voice, so the standalone runner silences both (a host bot's logging is its own)."""
+    import asyncio
+    import logging
+
+    import discord
+    from discord.ext import commands
+    from guildstats_collector.__main__ import ConfigError, run
+
+    monkeypatch.setattr(discord.VoiceClient, "warn_nacl", True)  # as in a fresh process
+    monkeypatch.setattr(discord.VoiceClient, "warn_dave", True)
+
+    async def refused(self, token, *args, **kwargs):
+        raise discord.LoginFailure("bad token")
+
+    monkeypatch.setattr(commands.AutoShardedBot, "start", refused)
+    settings = Settings(
+        guildstats_url="http://127.0.0.1:9",  # unreachable: the preflight only warns
+        bot_token="gsb_x",
+        discord_token="d",
+        spool_path=":memory:",
+    )
+    caplog.set_level(logging.WARNING)
+    with pytest.raises(ConfigError, match="Discord refused DISCORD_TOKEN"):
+        asyncio.run(run(settings))
+    said = " ".join(r.getMessage() for r in caplog.records)
+    assert "PyNaCl" not in said and "davey" not in said
+    assert "unreachable" in said  # the preflight's own warning did get through
