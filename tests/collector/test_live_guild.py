@@ -11,6 +11,7 @@ from typing import Any
 
 import pytest
 import time_machine
+from django.db import close_old_connections
 from guildstats_collector.config import BatchPolicy, Settings
 from guildstats_collector.invites import InviteState
 
@@ -65,8 +66,21 @@ def snowflake_at(moment: datetime, n: int) -> int:
 def delivered(ingest, gateway: Gateway) -> None:
     """What the collector acknowledged so far, through the real ingest, nothing refused."""
     events = gateway.take()
-    status, ack = ingest(events)
+    try:
+        status, ack = ingest(events)
+    finally:
+        # Django keeps connections per context: the one opened inside the collector's event
+        # loop would outlive it, a pooled connection never returned (the later concurrency
+        # tests then waited for the pool). A server returns it after each request; so do we.
+        close_old_connections()
     assert (status, ack["rejected"]) == (200, []), ack
+
+
+def member_count() -> int:
+    try:
+        return Guild.objects.get(guild_id=GUILD_ID).member_count
+    finally:
+        close_old_connections()  # read from the event loop: returned at once (``delivered``)
 
 
 def voice_totals() -> list[tuple[int, int]]:
@@ -326,21 +340,21 @@ def test_the_member_count_follows_joins_and_leaves_between_snapshots(tmp_path, i
     async def run() -> None:
         gateway = await Gateway(SETTINGS, tmp_path / "spool.sqlite3").start()
         delivered(ingest, gateway)
-        counts.append(Guild.objects.get(guild_id=GUILD_ID).member_count)
+        counts.append(member_count())
         with time_machine.travel(ORIGIN + timedelta(minutes=1), tick=False):
             gateway.feed(
                 "GUILD_MEMBER_ADD", fixture("GUILD_MEMBER_ADD", joined_at="2026-12-01T12:31:00Z")
             )
             await gateway.settle()
             delivered(ingest, gateway)
-            counts.append(Guild.objects.get(guild_id=GUILD_ID).member_count)
+            counts.append(member_count())
         with time_machine.travel(ORIGIN + timedelta(minutes=2), tick=False):
             gateway.feed("GUILD_MEMBER_REMOVE")  # Alice leaves
             # and someone the cache never had
             gateway.feed("GUILD_MEMBER_REMOVE", fixture("GUILD_MEMBER_REMOVE_UNCACHED"))
             await gateway.settle()
             delivered(ingest, gateway)
-            counts.append(Guild.objects.get(guild_id=GUILD_ID).member_count)
+            counts.append(member_count())
         await gateway.close()
 
     with time_machine.travel(ORIGIN, tick=False):
