@@ -11,7 +11,7 @@ from typing import TYPE_CHECKING, Any, TypeVar
 
 from django.core.cache import cache
 from django.db.models import F, Q, Value
-from django.db.models.functions import Greatest
+from django.db.models.functions import Greatest, Least
 from django.utils import timezone
 from django.utils.dateparse import parse_datetime
 
@@ -26,6 +26,7 @@ log = logging.getLogger(__name__)
 CredentialT = TypeVar("CredentialT", BotToken, ApiKey)
 TOKEN_PREFIX = "gsb_"  # noqa: S105 - a prefix, not a secret
 API_KEY_PREFIX = "gsk_"
+INT_MAX = 2**31 - 1
 
 # data field (camelCase) -> Guild column, for GUILD_SYNC / GUILD_CREATE / GUILD_UPDATE.
 GUILD_FIELDS = {
@@ -224,8 +225,10 @@ class _MemberCounts:
             after = since.get(guild_id)
             delta = sum(change for at, change in changes if after is None or at > after)
             if delta:
+                # kept within the integer column whatever a bot reported (0 … 2^31 - 1)
+                count = Least(F("member_count"), Value(INT_MAX - abs(delta))) + delta
                 Guild.objects.filter(guild_id=guild_id).update(
-                    member_count=Greatest(F("member_count") + delta, Value(0)),
+                    member_count=Greatest(count, Value(0)),
                     updated_at=timezone.now(),
                 )
 

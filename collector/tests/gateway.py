@@ -23,6 +23,29 @@ FIXTURES: dict[str, Any] = json.loads(
     (Path(__file__).parent / "fixtures" / "gateway.json").read_text()
 )
 GUILD_ID = 1300000000000000100
+# One dispatch of each kind the collector handles, as (gateway event, fixture name), in an order
+# that makes sense for one guild (a member joins before anyone leaves, an invite is created before
+# it is deleted)
+RECORDED_DISPATCHES: list[tuple[str, str]] = [
+    ("MESSAGE_CREATE", "MESSAGE_CREATE"),
+    ("MESSAGE_REACTION_ADD", "MESSAGE_REACTION_ADD"),
+    ("MESSAGE_REACTION_ADD", "MESSAGE_REACTION_ADD_CUSTOM"),
+    ("MESSAGE_REACTION_REMOVE", "MESSAGE_REACTION_REMOVE"),
+    ("VOICE_STATE_UPDATE", "VOICE_JOIN"),
+    ("VOICE_STATE_UPDATE", "VOICE_MOVE"),
+    ("VOICE_STATE_UPDATE", "VOICE_LEAVE"),
+    ("GUILD_MEMBER_ADD", "GUILD_MEMBER_ADD"),
+    ("INVITE_CREATE", "INVITE_CREATE"),
+    ("GUILD_BAN_ADD", "GUILD_BAN_ADD"),
+    ("GUILD_AUDIT_LOG_ENTRY_CREATE", "GUILD_AUDIT_LOG_ENTRY_CREATE_TIMEOUT"),
+    ("GUILD_AUDIT_LOG_ENTRY_CREATE", "GUILD_AUDIT_LOG_ENTRY_CREATE_BULK"),
+    ("MESSAGE_DELETE_BULK", "MESSAGE_DELETE_BULK"),
+    ("AUTO_MODERATION_ACTION_EXECUTION", "AUTO_MODERATION_ACTION_EXECUTION"),
+    ("MESSAGE_DELETE", "MESSAGE_DELETE"),
+    ("GUILD_MEMBER_REMOVE", "GUILD_MEMBER_REMOVE_UNCACHED"),
+    ("INVITE_DELETE", "INVITE_DELETE"),
+    ("GUILD_UPDATE", "GUILD_UPDATE"),
+]
 
 
 def fixture(name: str, /, **overrides: Any) -> dict[str, Any]:

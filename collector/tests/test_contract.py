@@ -13,7 +13,7 @@ from guildstats_contract.events import KNOWN_TYPES, parse_event
 from guildstats_contract.payloads import DATA_SCHEMAS
 
 from collector.tests.conftest import ORIGIN_MS
-from collector.tests.gateway import GUILD_ID, Gateway, fixture, guild_create
+from collector.tests.gateway import GUILD_ID, RECORDED_DISPATCHES, Gateway, fixture, guild_create
 
 DAY_MS = 86_400_000
 
@@ -29,20 +29,7 @@ async def test_every_event_of_the_recorded_dispatches_parses_under_the_contract(
     await gateway.start(
         guild_create=guild_create((1300000000000000202, "alice", 1300000000000000301))
     )
-    for kind, name in [
-        ("MESSAGE_CREATE", "MESSAGE_CREATE"),
-        ("MESSAGE_REACTION_ADD", "MESSAGE_REACTION_ADD_CUSTOM"),
-        ("VOICE_STATE_UPDATE", "VOICE_MOVE"),
-        ("GUILD_MEMBER_ADD", "GUILD_MEMBER_ADD"),
-        ("INVITE_CREATE", "INVITE_CREATE"),
-        ("GUILD_BAN_ADD", "GUILD_BAN_ADD"),
-        ("GUILD_AUDIT_LOG_ENTRY_CREATE", "GUILD_AUDIT_LOG_ENTRY_CREATE_BULK"),
-        ("MESSAGE_DELETE_BULK", "MESSAGE_DELETE_BULK"),
-        ("AUTO_MODERATION_ACTION_EXECUTION", "AUTO_MODERATION_ACTION_EXECUTION"),
-        ("MESSAGE_DELETE", "MESSAGE_DELETE"),
-        ("GUILD_MEMBER_REMOVE", "GUILD_MEMBER_REMOVE"),
-        ("GUILD_UPDATE", "GUILD_UPDATE"),
-    ]:
+    for kind, name in RECORDED_DISPATCHES:
         gateway.feed(kind, fixture(name))
         await gateway.settle()
     gateway.cog.coverage.beat()

@@ -21,7 +21,7 @@ from guildstats_contract.payloads import GuildStateData
 
 from core.ids import int_or_none
 from core.sql import Column, bulk_insert, register_stage, tuples_filter
-from stats.models import VoiceSession
+from stats.models import MemberOptOut, VoiceSession
 from stats.processing.counting import CounterDeltas, MemberKey
 
 if TYPE_CHECKING:
@@ -69,9 +69,9 @@ def apply_voice_events(events: Sequence[StoredEvent], deltas: CounterDeltas) -> 
     members = {(e.guild_id, e.user_id) for e in events if e.user_id is not None}
     rosters = {e.id: _roster(e) for e in events if e.type == "GUILD_STATE"}
     rosters = {event_id: r for event_id, r in rosters.items() if r is not None}
+    # a roster guild's sessions are all loaded (below): its members need no lookup of their own
     roster_guilds = sorted({r.guild_id for r in rosters.values()})
-    for roster in rosters.values():
-        members |= {(roster.guild_id, user_id) for user_id in roster.channels}
+    _without_opted_out(list(rosters.values()), roster_guilds)
     if not members and not roster_guilds:
         return
     sessions: dict[MemberKey, OpenSession | None] = dict(
@@ -137,6 +137,19 @@ def _roster(event: StoredEvent) -> Roster | None:
     channels = {int(u): int(c.channel_id) for c in data.voice for u in c.user_ids}
     bots = {int(b) for c in data.voice for b in c.bot_ids}
     return Roster(event.guild_id, event.timestamp, gap, channels, bots)
+
+
+def _without_opted_out(rosters: list[Roster], guild_ids: list[int]) -> None:
+    """Ingest refuses the events of members who opted out; a roster names them among others,
+    so they are taken out here: no session is opened for them."""
+    if not rosters:
+        return
+    opted_out = set(
+        MemberOptOut.objects.filter(guild_id__in=guild_ids).values_list("guild_id", "user_id")
+    )
+    for roster in rosters:
+        for user_id in [u for u in roster.channels if (roster.guild_id, u) in opted_out]:
+            del roster.channels[user_id]
 
 
 def _reconcile(

@@ -374,3 +374,42 @@ def test_the_member_count_follows_joins_and_leaves_between_snapshots(tmp_path, i
     )
     assert (status, ack["rejected"]) == (200, [])
     assert Guild.objects.get(guild_id=GUILD_ID).member_count == 2
+
+
+def test_a_member_who_opted_out_gets_no_session_from_a_roster(tmp_path, ingest):
+    from stats.privacy.optouts import add_opt_out
+
+    add_opt_out(GUILD_ID, ALICE, actor="test")
+
+    async def run() -> None:
+        gateway = await Gateway(SETTINGS, tmp_path / "spool.sqlite3").start(
+            guild_create=guild_create((OWNER, "owner", VOICE_A), (ALICE, "alice", VOICE_A))
+        )
+        delivered(ingest, gateway)  # the roster is accepted whole: it names others too
+        await gateway.close()
+
+    with time_machine.travel(ORIGIN, tick=False):
+        asyncio.run(run())
+    assert open_sessions() == [(OWNER, VOICE_A, ORIGIN)]
+
+
+def test_a_member_count_at_the_column_limit_absorbs_joins_without_failing(ingest):
+    from stats.models import QuarantinedEvent
+
+    top, base = 2**31 - 1, ms(ORIGIN)
+    state = {"snapshotId": "s", "reason": "ready", "memberCount": top}
+    joins = [
+        {
+            "type": "GUILD_MEMBER_ADD",
+            "guildId": str(GUILD_ID),
+            "userId": str(1300000000000000700 + n),
+            "timestamp": base + 1000 * (n + 1),
+            "data": {"username": f"u{n}"},
+        }
+        for n in range(3)
+    ]
+    frame = [{"type": "GUILD_STATE", "guildId": str(GUILD_ID), "timestamp": base, "data": state}]
+    status, ack = ingest(frame + joins)
+    assert (status, ack["rejected"]) == (200, [])
+    assert Guild.objects.get(guild_id=GUILD_ID).member_count == top
+    assert not QuarantinedEvent.objects.exists()

@@ -12,7 +12,7 @@ from guildstats_collector.config import BatchPolicy, Settings
 from guildstats_collector.invites import InviteState
 
 from collector.tests.conftest import ORIGIN
-from collector.tests.gateway import GUILD_ID, Gateway, fixture
+from collector.tests.gateway import GUILD_ID, RECORDED_DISPATCHES, Gateway, fixture
 from guilds.models import CollectionWindow, Guild
 from invites.models import MemberJoin
 from moderation.models import ModerationCase
@@ -29,26 +29,7 @@ async def _record(tmp_path) -> list[dict]:
     gateway.invites.invites[GUILD_ID] = invite
     await gateway.cog.invites.refresh(gateway.bot.get_guild(GUILD_ID))
     gateway.invites.invites[GUILD_ID] = {"abcXYZ": InviteState("abcXYZ", 4, 10, OWNER, "owner")}
-    for kind, name in [
-        ("MESSAGE_CREATE", "MESSAGE_CREATE"),
-        ("MESSAGE_REACTION_ADD", "MESSAGE_REACTION_ADD"),
-        ("MESSAGE_REACTION_ADD", "MESSAGE_REACTION_ADD_CUSTOM"),
-        ("MESSAGE_REACTION_REMOVE", "MESSAGE_REACTION_REMOVE"),
-        ("VOICE_STATE_UPDATE", "VOICE_JOIN"),
-        ("VOICE_STATE_UPDATE", "VOICE_MOVE"),
-        ("VOICE_STATE_UPDATE", "VOICE_LEAVE"),
-        ("GUILD_MEMBER_ADD", "GUILD_MEMBER_ADD"),
-        ("INVITE_CREATE", "INVITE_CREATE"),
-        ("GUILD_BAN_ADD", "GUILD_BAN_ADD"),
-        ("GUILD_AUDIT_LOG_ENTRY_CREATE", "GUILD_AUDIT_LOG_ENTRY_CREATE_TIMEOUT"),
-        ("GUILD_AUDIT_LOG_ENTRY_CREATE", "GUILD_AUDIT_LOG_ENTRY_CREATE_BULK"),
-        ("MESSAGE_DELETE_BULK", "MESSAGE_DELETE_BULK"),
-        ("AUTO_MODERATION_ACTION_EXECUTION", "AUTO_MODERATION_ACTION_EXECUTION"),
-        ("MESSAGE_DELETE", "MESSAGE_DELETE"),
-        ("GUILD_MEMBER_REMOVE", "GUILD_MEMBER_REMOVE_UNCACHED"),
-        ("INVITE_DELETE", "INVITE_DELETE"),
-        ("GUILD_UPDATE", "GUILD_UPDATE"),
-    ]:
+    for kind, name in RECORDED_DISPATCHES:
         gateway.feed(kind, fixture(name))
         await gateway.settle()
     gateway.cog.coverage.beat()
