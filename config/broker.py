@@ -1,4 +1,5 @@
-"""The embedded Celery broker: kombu's filesystem transport, without its two write races.
+"""The Celery brokers: kombu's filesystem transport without its two write races (embedded
+default), and kombu's Redis transport that survives Celery 5.7's reconnect (``RedisTransport``).
 
 Without Redis (``make run``'s embedded default) the web process, the worker and Beat share
 queues through files under ``var/broker``. Why this transport: it needs no server and no extra
@@ -27,7 +28,7 @@ import uuid
 from time import monotonic
 
 from kombu.exceptions import ChannelError
-from kombu.transport import filesystem
+from kombu.transport import filesystem, redis
 from kombu.utils.encoding import str_to_bytes
 from kombu.utils.json import dumps
 
@@ -80,3 +81,26 @@ class Channel(filesystem.Channel):
 
 class Transport(filesystem.Transport):
     Channel = Channel
+
+
+class DetachedRedisChannel(redis.Channel):
+    """Kombu's Redis channel, reporting a lost connection when its transport is already gone.
+
+    Celery 5.7's handler for a lost broker connection first ``collect()``s the connection (which
+    detaches the transport: ``transport.client = None``) and then closes it again. When the
+    second close still finds the channel open with unacknowledged messages, kombu tries to build
+    a new Redis pool from the detached client and raises ``AttributeError``; Celery only ignores
+    connection errors, so the worker exited during a Redis outage (the outage test caught it, one
+    run in a few). A connection error here lets Celery go on reconnecting; the unacknowledged
+    messages stay in Redis's unacked index, which kombu restores after the visibility timeout,
+    and the ingest sweeper re-enqueues any batch whose task was lost meanwhile.
+    """
+
+    def _connparams(self, asynchronous=False):  # type: ignore[no-untyped-def]
+        if self.connection.client is None:
+            raise ConnectionError("the broker connection is closed")
+        return super()._connparams(asynchronous=asynchronous)
+
+
+class RedisTransport(redis.Transport):
+    Channel = DetachedRedisChannel
