@@ -57,7 +57,7 @@ test-collector: install-dev
 lint: install-dev
 	$(VENV)/bin/ruff check .
 	$(VENV)/bin/ruff format --check .
-	$(VENV)/bin/mypy contract/guildstats_contract core collector/guildstats_collector
+	$(VENV)/bin/mypy contract/guildstats_contract core pipeline privacy ops collector/guildstats_collector
 	$(VENV)/bin/lint-imports
 	GUILDSTATS_VAR_DIR=var/test-lint $(PY) manage.py makemigrations --check --dry-run
 

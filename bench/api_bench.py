@@ -80,7 +80,7 @@ REFRESHER = """
 import os, time, django
 os.environ.setdefault("DJANGO_SETTINGS_MODULE", "config.settings")
 django.setup()
-from stats.operations.summaries import refresh_summaries
+from stats.periodic import refresh_summaries
 while True:
     refresh_summaries()
     time.sleep({every})

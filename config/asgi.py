@@ -16,7 +16,7 @@ from channels.routing import ProtocolTypeRouter, URLRouter  # noqa: E402
 from django.urls import path  # noqa: E402
 
 from dashboard.routing import websocket_urlpatterns as dashboard_sockets  # noqa: E402
-from stats.consumers import BotIngestConsumer  # noqa: E402
+from pipeline.consumers import BotIngestConsumer  # noqa: E402
 
 application = ProtocolTypeRouter(
     {

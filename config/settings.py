@@ -13,7 +13,7 @@ from pathlib import Path
 from django.core.exceptions import ImproperlyConfigured
 
 from config.database import database_config
-from core.env import env_bool, env_float, env_int, env_list, env_str
+from core.env import GuildstatsSettings, env_bool, env_float, env_int, env_list, env_str
 from core.redis import NO_MAINT_NOTIFICATIONS
 
 BASE_DIR = Path(__file__).resolve().parent.parent
@@ -49,9 +49,13 @@ INSTALLED_APPS = [
     "allauth.socialaccount",
     "allauth.socialaccount.providers.discord",
     "guilds",
+    "privacy",
+    "pipeline",
     "stats",
     "moderation",
     "invites",
+    "ops",
+    "devtools",  # `manage.py simulate`: a synthetic feed for a first look and the benchmarks
     "dashboard",  # pages for people (above the API's readers; nothing imports it)
 ]
 
@@ -203,7 +207,7 @@ CELERY_DB_REUSE_MAX = env_int("GUILDSTATS_WORKER_DB_REUSE_MAX", 500)
 CELERY_WORKER_MAX_MEMORY_PER_CHILD = env_int("GUILDSTATS_WORKER_MAX_MEMORY_KB", 250_000)
 
 # --- Product settings (GUILDSTATS_*; all documented in README) --------------------------------
-GUILDSTATS = {
+GUILDSTATS: GuildstatsSettings = {
     # Ingest limits: a frame or body above either bound is refused whole with a clear error.
     "MAX_FRAME_BYTES": env_int("GUILDSTATS_MAX_FRAME_BYTES", 1024 * 1024),
     "MAX_BATCH_EVENTS": env_int("GUILDSTATS_MAX_BATCH_EVENTS", 5000),
@@ -279,7 +283,7 @@ REST_FRAMEWORK = {
     "DEFAULT_PERMISSION_CLASSES": ["rest_framework.permissions.IsAuthenticated"],
     "DEFAULT_FILTER_BACKENDS": ["django_filters.rest_framework.DjangoFilterBackend"],
     "DEFAULT_SCHEMA_CLASS": "drf_spectacular.openapi.AutoSchema",
-    "DEFAULT_RENDERER_CLASSES": ["stats.api.renderers.JSONRenderer"],
+    "DEFAULT_RENDERER_CLASSES": ["core.renderers.JSONRenderer"],
     # Per caller (API key or user), counted in the default cache: Redis when configured, so
     # every web process shares the count.
     "DEFAULT_THROTTLE_CLASSES": ["guilds.api.throttling.CountingRateThrottle"],
@@ -303,8 +307,8 @@ SPECTACULAR_SETTINGS = {
     "SECURITY": [{"ApiKey": []}],
     # Same-named choice fields with different choices: name their enums explicitly.
     "ENUM_NAME_OVERRIDES": {
-        "PeriodEnum": "stats.readers.periods.PERIODS",
-        "HeatmapPeriodEnum": "stats.readers.heatmap.HEATMAP_PERIODS",
+        "PeriodEnum": "stats.selectors.periods.PERIODS",
+        "HeatmapPeriodEnum": "stats.selectors.heatmap.HEATMAP_PERIODS",
     },
 }
 

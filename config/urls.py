@@ -11,7 +11,8 @@ from guilds import pages as guild_pages
 from guilds.api.views import GuildViewSet, WhoAmIView
 from invites.api.views import InvitesViewSet
 from moderation.api.views import ModerationViewSet
-from stats import views as stats_views
+from ops import views as ops_views
+from pipeline import views as pipeline_views
 from stats.api.views import GuildStatsViewSet
 
 
@@ -49,14 +50,14 @@ urlpatterns = [
     ),
     path("accounts/logout/", auth_views.LogoutView.as_view(), name="logout"),
     path("accounts/", include("allauth.urls")),
-    path("api/ingest/events", stats_views.ingest_events, name="ingest-events"),
+    path("api/ingest/events", pipeline_views.ingest_events, name="ingest-events"),
     path("api/schema/", SpectacularAPIView.as_view(), name="schema"),
     path("api/docs/", SpectacularSwaggerView.as_view(url_name="schema"), name="docs"),
     re_path(r"^api/whoami/?$", WhoAmIView.as_view(), name="whoami"),
     path("api/", include(router.urls)),
     path("", include("dashboard.urls")),
-    path("health", stats_views.health, name="health"),
-    path("metrics", stats_views.prometheus_metrics, name="metrics"),
+    path("health", ops_views.health, name="health"),
+    path("metrics", ops_views.prometheus_metrics, name="metrics"),
 ]
 
 

@@ -2,7 +2,12 @@
 
 from __future__ import annotations
 
-from django.db import InterfaceError, InternalError, OperationalError
+import logging
+from collections.abc import Callable
+from typing import Any
+
+from django.db import DatabaseError, InterfaceError, InternalError, OperationalError
+from django.db.migrations import RunPython
 
 # SQLSTATE classes of errors that go away by themselves: connection exceptions, transaction
 # rollbacks (serialization failure, deadlock), insufficient resources, operator intervention
@@ -24,3 +29,32 @@ def is_transient(exc: BaseException) -> bool:
     if sqlstate is None:  # no answer from a server (lost connection), or SQLite ("locked")
         return True
     return sqlstate[:2] in _TRANSIENT_CLASSES
+
+
+def log_storage_error(logger: logging.Logger, doing: str, exc: DatabaseError) -> None:
+    """Log a database failure of ingest: a lost or refused connection (PostgreSQL down or
+    restarting) is one warning line, as every frame fails alike during an outage; any other
+    database error (a bug, a refused value) keeps its traceback."""
+    if isinstance(exc, OperationalError | InterfaceError):
+        logger.warning("storage unavailable while %s: %s", doing, str(exc).strip())
+    else:
+        logger.exception("storage unavailable while %s", doing)
+
+
+def move_content_types(old_app: str, new_app: str, models: list[str]) -> RunPython:
+    """A migration operation that gives models moved between apps (their tables kept, through
+    ``SeparateDatabaseAndState``) their content types, and so their permissions, in the new app.
+    On a new database there is nothing to move: the content types are created after migrating."""
+
+    def rename(source: str, target: str) -> Callable[[Any, Any], None]:
+        def run(apps: Any, schema_editor: Any) -> None:
+            content_types = apps.get_model("contenttypes", "ContentType").objects
+            rows = content_types.using(schema_editor.connection.alias)
+            taken = set(rows.filter(app_label=target).values_list("model", flat=True))
+            rows.filter(app_label=source, model__in=[m for m in models if m not in taken]).update(
+                app_label=target
+            )
+
+        return run
+
+    return RunPython(rename(old_app, new_app), rename(new_app, old_app))

@@ -3,6 +3,7 @@
 from __future__ import annotations
 
 import os
+from typing import TypedDict
 
 
 def env_str(name: str, default: str) -> str:
@@ -41,3 +42,29 @@ def env_list(name: str, default: list[str]) -> list[str]:
     if raw is None or raw.strip() == "":
         return default
     return [item.strip() for item in raw.split(",") if item.strip()]
+
+
+class GuildstatsSettings(TypedDict):
+    """``settings.GUILDSTATS``: its keys and their types (config/settings.py documents each)."""
+
+    MAX_FRAME_BYTES: int
+    MAX_BATCH_EVENTS: int
+    FUTURE_TOLERANCE_SECONDS: int
+    RAW_RETENTION_DAYS: int
+    SNAPSHOT_5MIN_RETENTION_DAYS: int
+    SNAPSHOT_HOURLY_RETENTION_DAYS: int
+    SNAPSHOT_DAILY_RETENTION_DAYS: int
+    COMPRESS_AFTER_DAYS: int
+    VOICE_SESSION_CAP_HOURS: float
+    PROCESSING_SHARDS: int
+    PROCESSING_CHUNK_EVENTS: int
+    SWEEP_AFTER_SECONDS: int
+    LAG_WARNING_SECONDS: float
+    LAG_CRITICAL_SECONDS: float
+    WORKER_HEARTBEAT_MAX_AGE_SECONDS: int
+    WORKER_STARTUP_GRACE_SECONDS: int
+    ARCHIVE_DIR: str
+    ROLLUP_GRACE_SECONDS: int
+    ROLLUP_WORKERS: int
+    AGGREGATION_LAG_WARNING_SECONDS: int
+    AGGREGATION_LAG_CRITICAL_SECONDS: int

@@ -2,7 +2,7 @@
 
 Each app registers its handlers in its ``AppConfig.ready()`` (as Django's admin autodiscovers
 and Wagtail's ``hooks.register`` collects), and the dispatcher
-(``stats.processing.dispatch``) asks this registry instead of importing the apps. Whether a
+(``pipeline.dispatch``) asks this registry instead of importing the apps. Whether a
 type is processed, whether its ``data`` must be read back, and which known types are only
 stored raw all come from here.
 
@@ -18,6 +18,7 @@ last. So the dispatcher knows no app and no counting rule.
 from __future__ import annotations
 
 from collections.abc import Callable, Iterable
+from contextlib import AbstractContextManager
 from dataclasses import dataclass
 from typing import Any, Protocol
 
@@ -53,10 +54,13 @@ class HandlerRegistry:
         self._before_chunk: dict[str, Callable[..., object]] = {}
         self._contexts: dict[str, Callable[..., ChunkContext]] = {}
         self._member_columns: dict[str, Callable[[Any], Any]] = {}
+        self._erase_scopes: dict[
+            str, tuple[int, Callable[..., AbstractContextManager[object]]]
+        ] = {}
 
     def _add(self, hooks: dict[str, Any], name: str, hook: Any) -> None:
         existing = hooks.get(name)
-        if existing is not None and existing is not hook:
+        if existing is not None and existing != hook:  # the same hook again: ready() ran twice
             raise RegistryError(f"{name} is registered twice, differently")
         hooks[name] = hook
 
@@ -88,6 +92,26 @@ class HandlerRegistry:
 
     def erasers(self) -> list[Callable[[int, int], dict[str, int]]]:
         return [self._erasers[name] for name in sorted(self._erasers)]
+
+    def on_erase_scope(
+        self,
+        name: str,
+        scope: Callable[[int, int, dict[str, Any]], AbstractContextManager[object]],
+        *,
+        order: int,
+    ) -> None:
+        """``scope(guild_id, user_id, report)`` is a context manager that privacy's erase
+        enters around every eraser, by ascending ``order`` (the outermost first), and that may
+        add to ``report``: the rollups' lock, the pipeline's transaction and shard lock, the
+        audit entry, the recomputation of the snapshots the member counted in."""
+        self._add(self._erase_scopes, name, (order, scope))
+
+    def erase_scopes(
+        self,
+    ) -> list[tuple[int, Callable[[int, int, dict[str, Any]], AbstractContextManager[object]]]]:
+        """(order, scope) pairs, by ascending order."""
+        ordered = sorted(self._erase_scopes.items(), key=lambda item: (item[1][0], item[0]))
+        return [hook for _, hook in ordered]
 
     def on_member_rows(self, name: str, annotate: Callable[[Any], Any]) -> None:
         """``annotate(rows)`` adds an app's columns to the members list's queryset (the invites

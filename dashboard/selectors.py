@@ -20,8 +20,8 @@ from guilds.models import Guild
 from guilds.selectors import zone_of
 from invites import selectors as invites
 from moderation import selectors as moderation
-from stats.readers import heatmap, members, series, totals
-from stats.readers.periods import PERIODS, window
+from stats.selectors import heatmap, members, series, totals
+from stats.selectors.periods import PERIODS, window
 
 PERIOD_LABELS = {"today": "Today", "week": "7 days", "month": "30 days", "all": "All time"}
 GRANULARITY_LABELS = {"hour": "Hour", "day": "Day", "week": "Week"}

@@ -15,9 +15,10 @@ class GuildsConfig(AppConfig):
 
         from core.registry import registry
         from guilds.coverage import apply_heartbeats
-        from guilds.services import apply_guild_events, ensure_chunk_guilds
+        from guilds.services import apply_guild_events, ensure_chunk_guilds, forget_guild_owner
 
         registry.before_chunk("guilds.rows", ensure_chunk_guilds)
+        registry.on_erase("guilds", forget_guild_owner)
         # the registry, the member count (Discord's, kept current by joins and leaves)
         registry.register(
             "guilds.registry",

@@ -310,3 +310,9 @@ def _datetime(value: Any) -> datetime | None:
     if parsed is not None and timezone.is_naive(parsed):
         parsed = parsed.replace(tzinfo=UTC)
     return parsed
+
+
+def forget_guild_owner(guild_id: int, user_id: int) -> dict[str, int]:
+    """Privacy's eraser: the member is no longer recorded as the guild's owner."""
+    owner = Guild.objects.filter(guild_id=guild_id, owner_id=user_id).update(owner_id=None)
+    return {"guild_owner": owner}

@@ -17,7 +17,7 @@ from guilds.admin import GuildScopedAdmin
 from invites.admin import ReadOnlyScopedAdmin
 from invites.models import MemberJoin, MemberLifecycle
 from moderation.models import ModerationCase
-from stats.privacy.erase import erase_members
+from privacy.services.erase import erase_members
 
 
 class ModeratorKindFilter(admin.SimpleListFilter):

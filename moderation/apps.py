@@ -21,5 +21,5 @@ class ModerationConfig(AppConfig):
         )
         from moderation.services.erase import erase_member_cases
 
-        # erasing a member scrubs them from the cases (stats.privacy.erase calls it)
+        # erasing a member scrubs them from the cases (privacy.services.erase calls it)
         registry.on_erase("moderation", erase_member_cases)

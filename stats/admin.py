@@ -1,30 +1,8 @@
 from django.contrib import admin, messages
 
-from guilds.admin import GuildScopedAdmin
-from stats.models import (
-    ChannelDailyStats,
-    Event,
-    IngestBatch,
-    MemberDailyStats,
-    MemberOptOut,
-    MemberStats,
-    PrivacyAudit,
-    QuarantinedEvent,
-    VoiceSession,
-)
-from stats.privacy.erase import erase_members
-from stats.privacy.optouts import add_opt_out, remove_opt_out
-from stats.processing.drain import replay_quarantined
-
-
-class ReadOnlyAdmin(admin.ModelAdmin):
-    """Pipeline state is written by the processors only."""
-
-    def has_add_permission(self, request, obj=None) -> bool:  # type: ignore[no-untyped-def]
-        return False
-
-    def has_change_permission(self, request, obj=None) -> bool:  # type: ignore[no-untyped-def]
-        return False
+from guilds.admin import GuildScopedAdmin, ReadOnlyAdmin
+from privacy.services.erase import erase_members
+from stats.models import ChannelDailyStats, MemberDailyStats, MemberStats, VoiceSession
 
 
 @admin.register(MemberStats)
@@ -76,81 +54,3 @@ class ChannelDailyStatsAdmin(GuildScopedAdmin, ReadOnlyAdmin):
 class VoiceSessionAdmin(GuildScopedAdmin, ReadOnlyAdmin):
     list_display = ("guild_id", "user_id", "channel_id", "joined_at")
     search_fields = ("=guild_id", "=user_id")
-
-
-@admin.register(IngestBatch)
-class IngestBatchAdmin(ReadOnlyAdmin):
-    list_display = ("id", "frame_id", "shard", "transport", "received_at", "processed_at")
-    list_filter = ("transport", "shard")
-    search_fields = ("=frame_id",)
-    show_full_result_count = False
-
-
-@admin.register(Event)
-class EventAdmin(GuildScopedAdmin, ReadOnlyAdmin):
-    list_display = ("id", "type", "guild_id", "user_id", "channel_id", "timestamp")
-    search_fields = ("=guild_id", "=user_id", "=type")
-    show_full_result_count = False
-
-
-@admin.register(QuarantinedEvent)
-class QuarantinedEventAdmin(GuildScopedAdmin, ReadOnlyAdmin):
-    """Events that processing could not apply: their shard went on without them. Fix the
-    cause, then replay them here or with ``manage.py replay_quarantine``."""
-
-    list_display = ("event_id", "type", "guild_id", "timestamp", "attempts", "error")
-    list_filter = ("type",)
-    search_fields = ("=guild_id", "=event_id", "error")
-    date_hierarchy = "quarantined_at"
-    actions = ["replay"]
-
-    def has_replay_permission(self, request) -> bool:  # type: ignore[no-untyped-def]
-        return request.user.is_superuser  # an operation, not a moderator's task
-
-    @admin.action(description="Replay the selected events", permissions=["replay"])
-    def replay(self, request, queryset):  # type: ignore[no-untyped-def]
-        applied, failing = replay_quarantined(
-            event_ids=list(queryset.values_list("event_id", flat=True))
-        )
-        self.message_user(
-            request,
-            f"{applied} applied, {failing} still failing",
-            messages.SUCCESS if not failing else messages.WARNING,
-        )
-
-
-@admin.register(MemberOptOut)
-class MemberOptOutAdmin(GuildScopedAdmin):
-    """Members a guild does not track: their events are refused at ingest ("opted out").
-    Adding and deleting go through the privacy services, which write the audit."""
-
-    list_display = ("guild_id", "user_id", "created_at")
-    search_fields = ("=guild_id", "=user_id")
-    fields = ("guild_id", "user_id")
-
-    def has_change_permission(self, request, obj=None) -> bool:  # type: ignore[no-untyped-def]
-        return False
-
-    def save_model(self, request, obj, form, change) -> None:  # type: ignore[no-untyped-def]
-        saved = add_opt_out(obj.guild_id, obj.user_id, actor=request.user.get_username())
-        obj.pk, obj.created_at = saved.pk, saved.created_at
-
-    def delete_model(self, request, obj) -> None:  # type: ignore[no-untyped-def]
-        remove_opt_out(obj.guild_id, obj.user_id, actor=request.user.get_username())
-
-    def delete_queryset(self, request, queryset) -> None:  # type: ignore[no-untyped-def]
-        for guild_id, user_id in queryset.values_list("guild_id", "user_id"):
-            remove_opt_out(guild_id, user_id, actor=request.user.get_username())
-
-
-@admin.register(PrivacyAudit)
-class PrivacyAuditAdmin(GuildScopedAdmin, ReadOnlyAdmin):
-    """Erasures and opt-out changes: who, when, which member, what (read-only)."""
-
-    list_display = ("at", "actor", "action", "guild_id", "user_id")
-    list_filter = ("action",)
-    search_fields = ("=guild_id", "=user_id", "actor")
-    date_hierarchy = "at"
-
-    def has_delete_permission(self, request, obj=None) -> bool:  # type: ignore[no-untyped-def]
-        return False

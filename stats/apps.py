@@ -1,17 +1,5 @@
 from django.apps import AppConfig
-from django.core import checks
 from django.db.backends.signals import connection_created
-
-
-def handlers_registered(app_configs, **kwargs):  # type: ignore[no-untyped-def]
-    """A system check, run once every app's ready() has registered its handlers."""
-    from core.registry import RegistryError, registry
-
-    try:
-        registry.check_complete()
-    except RegistryError as exc:
-        return [checks.Error(str(exc), id="guildstats.E001")]
-    return []
 
 
 class StatsConfig(AppConfig):
@@ -22,14 +10,14 @@ class StatsConfig(AppConfig):
         from guildstats_contract.events import SNAPSHOT_TYPES, STATE_TYPES, VOICE_TYPES
 
         from core.registry import registry
-        from stats.processing.activity import apply_message_events, apply_reaction_events
-        from stats.processing.rules import CONTEXT as COUNTING
-        from stats.processing.rules import chunk_deltas
-        from stats.processing.snapshots import apply_snapshot_events
-        from stats.processing.voice import apply_voice_events
         from stats.rollups.fill import mark_stale_buckets
+        from stats.services.activity import apply_message_events, apply_reaction_events
+        from stats.services.rules import CONTEXT as COUNTING
+        from stats.services.rules import chunk_deltas
+        from stats.services.snapshots import apply_snapshot_events
+        from stats.services.voice import apply_voice_events
 
-        # counting handlers share the chunk's counter deltas (stats.processing.rules: the
+        # counting handlers share the chunk's counter deltas (stats.services.rules: the
         # counting rules in one place). Bot snapshots first: they decide since when raw
         # activity of their guild stops counting.
         registry.on_context(COUNTING, chunk_deltas)
@@ -60,17 +48,18 @@ class StatsConfig(AppConfig):
             reads_data={"VOICE_CHANNEL_MOVE"} | STATE_TYPES,
             context=COUNTING,
         )
-        from stats.ingest.frames import connect_processing
-        from stats.tasks import process_batches
-
-        connect_processing(lambda ids: process_batches.delay(ids))  # on commit, batch ids only
         # late events change buckets already filled: the rollups mark them for a refill
         registry.on_chunk("rollups.stale_buckets", mark_stale_buckets)
-        checks.register(handlers_registered)
+        # privacy's erase: the rollups' lock outermost, the recomputation innermost (the
+        # pipeline's transaction is order 10, the audit 20: privacy.services.erase)
+        from stats.erase import erase_member_activity, recompute, rollup_lock
+
+        registry.on_erase_scope("stats.rollup_lock", rollup_lock, order=0)
+        registry.on_erase_scope("stats.recompute", recompute, order=30)
+        registry.on_erase("stats", erase_member_activity)
 
         # import the services so every staging table is registered before connections open
         from core.sql import create_stages
-        from stats.ingest import frames  # noqa: F401
-        from stats.processing import counting, voice  # noqa: F401
+        from stats.services import counting, voice  # noqa: F401
 
-        connection_created.connect(create_stages, dispatch_uid="stats.create_stages")
+        connection_created.connect(create_stages, dispatch_uid="core.create_stages")

@@ -7,7 +7,7 @@ import threading
 
 from django.db import connections
 
-from stats.processing import drain as processing
+from pipeline import drain as processing
 
 
 def process_concurrently(

@@ -1,5 +1,5 @@
 """Payloads of seed 001's bot-aggregated events (``MetricsSnapshotData``,
-``MemberActivitySnapshotData``): validated at ingest, read back by ``stats.processing.snapshots``.
+``MemberActivitySnapshotData``): validated at ingest, read back by ``stats.services.snapshots``.
 
 Only the fields we count are declared; the rest of the seed's shape (names, avatars, top lists)
 is accepted and kept in the raw event. Every value we store is bounded, so that nothing ingest

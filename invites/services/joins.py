@@ -70,7 +70,7 @@ def apply_invite_events(events: Sequence[StoredEvent]) -> None:
     """Apply invite and membership events (timestamp order).
 
     An event that fails (a value the database refuses, a bug) fails the call: processing
-    (``stats.processing.drain.apply_isolating``) rolls the chunk back to its savepoint,
+    (``pipeline.drain.apply_isolating``) rolls the chunk back to its savepoint,
     finds the failing event and quarantines it, so no half of it stays (an inviter
     uncredited, a join without its lifecycle) and the rest of the chunk commits."""
     ctx = Context({e.guild_id for e in events})

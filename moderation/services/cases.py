@@ -1,6 +1,6 @@
 """Reports -> numbered cases: the writes of the moderation app.
 
-Runs inside the processing transaction of a chunk (``stats.processing.drain.apply_events``),
+Runs inside the processing transaction of a chunk (``pipeline.drain.apply_events``),
 so a chunk's cases, its case numbers and the batches' processed marks commit together: a retried
 chunk neither doubles a case nor leaves a gap in the numbering.
 
@@ -33,7 +33,7 @@ def apply_moderation_events(events: Sequence[StoredEvent]) -> int:
     """Record the cases that ``events`` (timestamp order) report; returns how many were opened.
 
     An event that fails (a value the database refuses, a bug) fails the call: processing
-    (``stats.processing.drain.apply_isolating``) rolls the chunk back to its savepoint,
+    (``pipeline.drain.apply_isolating``) rolls the chunk back to its savepoint,
     finds the failing event and quarantines it, so it can neither wedge the shard nor leave
     half its writes (a case number taken, a case without its counter).
     """

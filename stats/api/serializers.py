@@ -6,9 +6,9 @@ from __future__ import annotations
 from rest_framework import serializers
 
 from guilds.api.fields import COUNT_MAX, PAGE_MAX, IntegerField
-from stats.readers.heatmap import HEATMAP_PERIODS
-from stats.readers.periods import PERIODS
-from stats.readers.series import GRANULARITIES
+from stats.selectors.heatmap import HEATMAP_PERIODS
+from stats.selectors.periods import PERIODS
+from stats.selectors.series import GRANULARITIES
 
 
 class PeriodQuery(serializers.Serializer):

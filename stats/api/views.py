@@ -1,5 +1,5 @@
 """The stats endpoints under /api/guilds/{guildId}/stats/. Views validate parameters, check the
-guild is in the caller's scope and call one selector; the logic lives in stats.readers."""
+guild is in the caller's scope and call one selector; the logic lives in stats.selectors."""
 
 from __future__ import annotations
 
@@ -14,12 +14,12 @@ from rest_framework.decorators import action
 from rest_framework.request import Request
 from rest_framework.response import Response
 
+from core.renderers import CSVRenderer, EncodedJSON, JSONRenderer, encode
 from guilds.api.openapi import CSV_ATTACHMENT, GUILD_PATH, format_param, responses
 from guilds.api.views import ApiViewSet, guild_in_scope, valid
 from guilds.models import Guild
 from stats.api import serializers as s
-from stats.api.renderers import CSVRenderer, EncodedJSON, JSONRenderer, encode
-from stats.readers import heatmap, members, series, totals
+from stats.selectors import heatmap, members, series, totals
 
 MEMBER_COLUMNS = list(s.Member().fields)
 POINT_COLUMNS = list(s.ActivityPoint().fields)

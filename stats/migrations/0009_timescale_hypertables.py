@@ -6,7 +6,7 @@ from django.db import migrations
 
 def configure_compression(apps, schema_editor):
     """TimescaleDB only: compressed chunks segmented by guild (a no-op elsewhere)."""
-    from stats.rollups import timescale
+    from core import timescale
 
     timescale.configure_compression()
 

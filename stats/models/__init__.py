@@ -1,7 +1,7 @@
-"""State of the statistics pipeline: raw events, the batch ledger, and real-time member counters.
+"""Member activity: real-time counters, voice sessions, bot snapshots and the rollups.
 
 Counters are exactly-once because a batch's deltas and the mark that it was processed commit in
-one transaction (see ``stats.processing.drain``); open voice sessions live in the same database
+one transaction (see ``pipeline.drain``); open voice sessions live in the same database
 for the same reason.
 """
 
@@ -15,8 +15,6 @@ from stats.models.counters import (
     VoiceSession,
     VoiceSessionLog,
 )
-from stats.models.ledger import Event, IngestBatch, QuarantinedEvent, WorkerHeartbeat
-from stats.models.privacy import MemberOptOut, PrivacyAudit
 from stats.models.rollups import (
     BucketParts,
     FillState,
@@ -29,20 +27,14 @@ __all__ = [
     "ActivitySource",
     "BucketParts",
     "ChannelDailyStats",
-    "Event",
     "FillState",
     "GuildDailyStats",
-    "IngestBatch",
     "MemberDailyStats",
-    "MemberOptOut",
     "MemberStats",
     "MetricsSnapshot",
     "PeriodSummary",
-    "PrivacyAudit",
-    "QuarantinedEvent",
     "SnapshotActivity",
     "StaleBucket",
     "VoiceSession",
     "VoiceSessionLog",
-    "WorkerHeartbeat",
 ]

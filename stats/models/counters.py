@@ -168,7 +168,7 @@ class ActivitySource(models.Model):
     """Since when a bot-aggregated guild's activity is counted from bot snapshots, so that no
     instant is counted from both raw events and a snapshot.
 
-    The rule (see ``stats.processing.snapshots``): a bot snapshot counts only if its period starts
+    The rule (see ``stats.services.snapshots``): a bot snapshot counts only if its period starts
     after the latest raw activity event (message, reaction, voice) already processed for the
     guild; a raw activity event counts only if it is older than ``snapshots_since``, the earliest
     ``periodStart`` of a counted snapshot. Every counted raw event is thus older than every

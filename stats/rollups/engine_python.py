@@ -28,20 +28,20 @@ from django.db import connection
 from guildstats_contract.events import COVERAGE_TYPES
 
 from guilds.selectors import DEFAULT_COUNTING
+from pipeline.models import Event
 from stats.models import (
     ActivitySource,
-    Event,
     MetricsSnapshot,
     SnapshotActivity,
     VoiceSession,
     VoiceSessionLog,
 )
-from stats.processing.counting import second_mark
-from stats.processing.rules import counting_rules
-from stats.processing.voice import session_cap
 from stats.rollups import engine_sql
 from stats.rollups.assembly import INT_MAX
 from stats.rollups.buckets import FIVE_MIN, bucket_bounds
+from stats.services.counting import second_mark
+from stats.services.rules import counting_rules
+from stats.services.voice import session_cap
 
 if TYPE_CHECKING:
     from stats.rollups.buckets import Granularity

@@ -28,15 +28,15 @@ from guildstats_contract.events import COVERAGE_TYPES
 from guildstats_contract.ids import EPOCH
 
 from guilds.models import Guild
-from stats.processing.voice import session_cap
 from stats.rollups.assembly import INT_MAX, assembly, buckets
 from stats.rollups.buckets import FIVE_MIN as FIVE_MIN_GRANULARITY
+from stats.services.voice import session_cap
 
 if TYPE_CHECKING:
     from stats.rollups.buckets import Granularity
 
 # Whole seconds since the epoch, instants rounded half up at millisecond precision: the same
-# arithmetic as stats.processing.counting.second_mark.
+# arithmetic as stats.services.counting.second_mark.
 MARK = "floor((floor(extract(epoch FROM {t}) * 1000) + 500) / 1000)"
 ORIGIN = "timestamptz '1970-01-01 00:00:00+00'"
 

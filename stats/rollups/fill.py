@@ -39,7 +39,8 @@ from guildstats_contract.events import SNAPSHOT_TYPES, STATE_TYPES, VOICE_TYPES
 
 from core.sql import session_lock
 from guilds.selectors import counting_settings
-from stats.models import Event, FillState, MetricsSnapshot, StaleBucket
+from pipeline.models import Event
+from stats.models import FillState, MetricsSnapshot, StaleBucket
 from stats.rollups import engine_python
 from stats.rollups.buckets import (
     EPOCH,

@@ -1,4 +1,4 @@
-"""Hourly series boundaries (stats.readers.periods.boundaries): the hour-by-hour scan finds the
+"""Hourly series boundaries (stats.selectors.periods.boundaries): the hour-by-hour scan finds the
 same local hour starts as a scan of every quarter hour, across DST changes of an hour and of
 30 minutes, and in zones whose offset is not a whole hour."""
 
@@ -9,7 +9,7 @@ from zoneinfo import ZoneInfo
 
 import pytest
 
-from stats.readers.periods import boundaries, midnight
+from stats.selectors.periods import boundaries, midnight
 
 
 def quarter_hour_scan(first: date, last: date, zone: ZoneInfo) -> list[datetime]:

@@ -8,7 +8,7 @@ from datetime import timedelta
 import pytest
 
 from stats.models import MemberDailyStats, PeriodSummary
-from stats.operations.summaries import refresh_summaries
+from stats.periodic import refresh_summaries
 from tests.api.conftest import GUILD
 from tests.api.test_activity import snapshots  # noqa: F401 (a fixture)
 from tests.api.test_stats_api import ALICE, activity  # noqa: F401 (a fixture)

@@ -377,7 +377,7 @@ def test_the_member_count_follows_joins_and_leaves_between_snapshots(tmp_path, i
 
 
 def test_a_member_who_opted_out_gets_no_session_from_a_roster(tmp_path, ingest):
-    from stats.privacy.optouts import add_opt_out
+    from privacy.services.optouts import add_opt_out
 
     add_opt_out(GUILD_ID, ALICE, actor="test")
 
@@ -394,7 +394,7 @@ def test_a_member_who_opted_out_gets_no_session_from_a_roster(tmp_path, ingest):
 
 
 def test_a_member_count_at_the_column_limit_absorbs_joins_without_failing(ingest):
-    from stats.models import QuarantinedEvent
+    from pipeline.models import QuarantinedEvent
 
     top, base = 2**31 - 1, ms(ORIGIN)
     state = {"snapshotId": "s", "reason": "ready", "memberCount": top}

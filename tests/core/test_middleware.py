@@ -36,7 +36,7 @@ def api() -> Client:
 
 
 def test_an_api_read_during_an_outage_is_a_503_with_retry_after(api, monkeypatch):
-    monkeypatch.setattr("stats.readers.totals.dashboard", failing(lost_connection()))
+    monkeypatch.setattr("stats.selectors.totals.dashboard", failing(lost_connection()))
     response = api.get(f"/api/guilds/{GUILD}/stats/dashboard?period=week")
     assert (response.status_code, response["Retry-After"], response.json()) == (
         503,
@@ -55,6 +55,6 @@ def test_a_page_during_an_outage_is_a_503_page(client, monkeypatch):
 
 def test_a_database_error_that_is_the_requests_own_fault_stays_a_500(api, monkeypatch):
     error = IntegrityError("duplicate key")
-    monkeypatch.setattr("stats.readers.totals.dashboard", failing(error))
+    monkeypatch.setattr("stats.selectors.totals.dashboard", failing(error))
     response = api.get(f"/api/guilds/{GUILD}/stats/dashboard?period=week")
     assert response.status_code == 500

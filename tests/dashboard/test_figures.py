@@ -261,7 +261,7 @@ def test_the_charts_current_bucket_moves_as_soon_as_events_are_processed(
     people, guild_data, ingest
 ):
     """No fill between the two reads, and the page cache on (each processed chunk renews the
-    guild's cache generation): the unfilled stretch is read live (``stats.readers.series``)."""
+    guild's cache generation): the unfilled stretch is read live (``stats.selectors.series``)."""
     from tests.factories import message
 
     client = client_for(people["admin"])

@@ -36,14 +36,17 @@ def test_stats_admin_pages_render(ingest):
     client.force_login(admin_user)
     ingest([message(snowflake(), snowflake(), snowflake(), ms())])
     for path in (
-        "memberstats",
-        "memberdailystats",
-        "channeldailystats",
-        "ingestbatch",
-        "event",
-        "voicesession",
+        "stats/memberstats",
+        "stats/memberdailystats",
+        "stats/channeldailystats",
+        "pipeline/ingestbatch",
+        "pipeline/event",
+        "pipeline/quarantinedevent",
+        "stats/voicesession",
+        "privacy/memberoptout",
+        "privacy/privacyaudit",
     ):
-        assert client.get(f"/admin/stats/{path}/").status_code == 200, path
+        assert client.get(f"/admin/{path}/").status_code == 200, path
     assert client.get("/admin/guilds/guild/").status_code == 200
 
 

@@ -14,7 +14,7 @@ from guildstats_contract.actions import InviteCreateData, InviteUseData, MemberA
 from guildstats_contract.payloads import DATA_SCHEMAS
 
 from invites.models import GuildGrowthDaily, Invite, InviterStats, MemberJoin, MemberLifecycle
-from stats.models import IngestBatch
+from pipeline.models import IngestBatch
 from tests.conftest import on_postgres
 from tests.factories import invite_create, invite_use, member_add, member_remove, ms, snowflake
 

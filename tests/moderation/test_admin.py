@@ -79,7 +79,7 @@ LISTS = {
     "guilds/guild": None,
     "stats/memberstats": MemberStats,
     "stats/memberdailystats": None,
-    "stats/event": None,
+    "pipeline/event": None,
 }
 
 
@@ -109,7 +109,7 @@ def test_staff_without_guilds_and_anonymous_see_nothing(data):
 
 
 def test_a_moderator_cannot_use_admin_only_pages(data, moderator):
-    for page in ("guilds/bottoken", "guilds/apikey", "auth/user", "stats/ingestbatch"):
+    for page in ("guilds/bottoken", "guilds/apikey", "auth/user", "pipeline/ingestbatch"):
         assert moderator.get(f"/admin/{page}/").status_code in (403, 404), page
     case = ModerationCase.objects.get(guild_id=int(MINE))
     response = moderator.post(

@@ -12,7 +12,7 @@ from django.db import connections, transaction
 from core.events import StoredEvent
 from moderation.models import ModerationCase
 from moderation.services.cases import apply_moderation_events
-from stats.models import IngestBatch
+from pipeline.models import IngestBatch
 from tests.concurrency import process_concurrently
 from tests.factories import audit_entry, ban, ms, snowflake
 
@@ -88,7 +88,7 @@ def test_concurrent_transactions_take_distinct_consecutive_numbers():
 def test_concurrent_workers_number_cases_without_gaps_or_duplicates(ingest, monkeypatch):
     """Bans and their audit entries for two guilds in many small batches, every task delivered
     twice to four workers in random order: each action is one case, numbered 1..N per guild."""
-    from stats.ingest import frames as ingest_service
+    from pipeline import ingest as ingest_service
 
     queued: list[int] = []
     monkeypatch.setattr(

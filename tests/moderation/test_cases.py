@@ -381,7 +381,7 @@ def test_a_stored_event_that_no_longer_fits_its_schema_is_quarantined_not_fatal(
     """Rows stored before validation existed must not wedge the shard: processing isolates
     them (to be quarantined), and the rest of the chunk is applied."""
     from core.events import StoredEvent
-    from stats.processing.drain import apply_isolating
+    from pipeline.drain import apply_isolating
 
     g = int(snowflake())
     events = [

@@ -13,7 +13,7 @@ from guildstats_contract.actions import BanData
 from guildstats_contract.payloads import DATA_SCHEMAS
 
 from moderation.models import ModerationCase
-from stats.models import IngestBatch
+from pipeline.models import IngestBatch
 from tests.conftest import on_postgres
 from tests.factories import audit_entry, ban, ms, snowflake
 

@@ -8,7 +8,7 @@ from django.contrib.postgres.fields import ArrayField
 from django.db import models
 from django.db.models.functions import Cast
 
-from stats.models import MemberOptOut, PrivacyAudit
+from privacy.models import MemberOptOut, PrivacyAudit
 
 # docs/privacy.md says the id stays there: the audit, and the list that names who opted out
 KEPT = {PrivacyAudit, MemberOptOut}

@@ -19,15 +19,10 @@ from django.test import Client
 from core.sql import try_lock
 from invites.models import Invite, MemberJoin, MemberLifecycle
 from moderation.models import ModerationCase
-from stats.models import (
-    BucketParts,
-    Event,
-    MemberStats,
-    MetricsSnapshot,
-    PrivacyAudit,
-    QuarantinedEvent,
-)
-from stats.processing.drain import LOCK_BASE
+from pipeline.drain import LOCK_BASE
+from pipeline.models import Event, QuarantinedEvent
+from privacy.models import PrivacyAudit
+from stats.models import BucketParts, MemberStats, MetricsSnapshot
 from stats.rollups import fill as rollups
 from tests.conftest import on_postgres
 from tests.factories import (

@@ -10,10 +10,11 @@ from django.db import connection
 from django.test import Client
 from django.test.utils import CaptureQueriesContext
 
-from stats.models import Event, MemberOptOut, PrivacyAudit
-from stats.privacy.optouts import add_opt_out
+from pipeline.models import Event
+from privacy.models import MemberOptOut, PrivacyAudit
+from privacy.services.optouts import add_opt_out
 from tests.factories import message, ms, snowflake
-from tests.stats.operations.test_health_metrics import metric
+from tests.ops.test_health_metrics import metric
 
 pytestmark = pytest.mark.django_db(transaction=True)
 
@@ -34,7 +35,7 @@ def test_opted_out_members_are_refused_per_event(ingest, admin_client):
     g, quiet, chatty = snowflake(), snowflake(), snowflake()
     ingest(frame(g, quiet))  # the guild's (empty) list is cached now
     response = admin_client.post(
-        "/admin/stats/memberoptout/add/", {"guild_id": g, "user_id": quiet}
+        "/admin/privacy/memberoptout/add/", {"guild_id": g, "user_id": quiet}
     )
     assert response.status_code == 302, response.content
     before = Client().get("/metrics").content.decode()
@@ -64,7 +65,9 @@ def test_removing_the_opt_out_tracks_them_again(ingest, admin_client):
     g, member = snowflake(), snowflake()
     opt_out = add_opt_out(int(g), int(member), actor="command")
     assert ingest(frame(g, member))[1]["accepted"] == 0
-    response = admin_client.post(f"/admin/stats/memberoptout/{opt_out.pk}/delete/", {"post": "yes"})
+    response = admin_client.post(
+        f"/admin/privacy/memberoptout/{opt_out.pk}/delete/", {"post": "yes"}
+    )
     assert response.status_code == 302
     assert not MemberOptOut.objects.exists()
     assert ingest(frame(g, member))[1]["accepted"] == 1
@@ -95,13 +98,13 @@ def test_one_lookup_per_frame_at_most(ingest):
 def test_the_audit_is_read_only(admin_client):
     add_opt_out(1, 2, actor="command")
     entry = PrivacyAudit.objects.get()
-    assert admin_client.get("/admin/stats/privacyaudit/").status_code == 200
-    assert admin_client.get("/admin/stats/privacyaudit/add/").status_code == 403
-    page = admin_client.get(f"/admin/stats/privacyaudit/{entry.pk}/change/")
+    assert admin_client.get("/admin/privacy/privacyaudit/").status_code == 200
+    assert admin_client.get("/admin/privacy/privacyaudit/add/").status_code == 403
+    page = admin_client.get(f"/admin/privacy/privacyaudit/{entry.pk}/change/")
     assert page.status_code == 200 and b'name="actor"' not in page.content
     assert (
         admin_client.post(
-            f"/admin/stats/privacyaudit/{entry.pk}/delete/", {"post": "yes"}
+            f"/admin/privacy/privacyaudit/{entry.pk}/delete/", {"post": "yes"}
         ).status_code
         == 403
     )
@@ -144,7 +147,7 @@ def test_a_redis_outage_drops_the_process_copy_of_the_lists(ingest, monkeypatch)
     bounds a list then, as before there was a copy)."""
     from django.core.cache import cache
 
-    from stats.ingest.optouts import opt_out_cache_key
+    from privacy.selectors import opt_out_cache_key
 
     g, member = snowflake(), snowflake()
     assert ingest(frame(g, member))[1]["accepted"] == 1  # the empty list is kept

@@ -12,7 +12,7 @@ from django.utils import timezone
 from django.utils.dateparse import parse_date, parse_datetime
 from tqdm import tqdm
 
-from stats.models import Event
+from pipeline.models import Event
 from stats.rollups import buckets
 from stats.rollups import fill as rollups
 

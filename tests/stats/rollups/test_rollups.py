@@ -389,7 +389,7 @@ def test_without_postgresql_a_concurrent_run_is_excluded_by_a_redis_or_file_lock
 def test_health_reports_the_aggregation_lag(activity):
     from django.test import Client
 
-    from stats.tasks import record_worker_heartbeat
+    from ops.tasks import record_worker_heartbeat
 
     with time_machine.travel(moment(150), tick=False):
         record_worker_heartbeat.delay()

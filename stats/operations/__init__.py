@@ -1,1 +1,0 @@
-"""Operations: /health and /metrics, the worker heartbeat, the feed simulator."""
