@@ -57,7 +57,8 @@ test-collector: install-dev
 lint: install-dev
 	$(VENV)/bin/ruff check .
 	$(VENV)/bin/ruff format --check .
-	$(VENV)/bin/mypy contract/guildstats_contract core pipeline privacy ops collector/guildstats_collector
+	$(VENV)/bin/mypy contract/guildstats_contract core pipeline privacy ops guilds stats moderation \
+	  invites dashboard directory config devtools collector/guildstats_collector
 	$(VENV)/bin/lint-imports
 	GUILDSTATS_VAR_DIR=var/test-lint $(PY) manage.py makemigrations --check --dry-run
 

@@ -23,7 +23,7 @@ import logging
 import threading
 import time
 from collections.abc import Callable
-from typing import Any, TypeVar
+from typing import TYPE_CHECKING, Any, TypeVar
 
 import redis
 from django.core.cache.backends.base import DEFAULT_TIMEOUT
@@ -33,7 +33,7 @@ from core.redis import FAIL_FAST
 
 log = logging.getLogger(__name__)
 
-_clients: dict[tuple[Any, ...], Any] = {}
+_clients: dict[tuple[tuple[str, ...], str], RedisCacheClient] = {}
 _lock = threading.Lock()
 
 T = TypeVar("T")
@@ -86,11 +86,17 @@ class _ReusingClient(RedisCacheClient):
     table of ~170 response callbacks: a sixth of a millisecond per cache call, a third of a
     cached API answer's time. The ``redis.Redis`` of a pool is thread-safe: keep one."""
 
+    if TYPE_CHECKING:  # Django's private parts used here, which django-stubs does not declare
+        _client: type[redis.Redis]
+
+        def _get_connection_pool_index(self, write: bool) -> int: ...
+        def _get_connection_pool(self, write: bool) -> redis.ConnectionPool: ...
+
     def __init__(self, *args: Any, **kwargs: Any) -> None:
         super().__init__(*args, **kwargs)
-        self._redis: dict[int, Any] = {}
+        self._redis: dict[int, redis.Redis] = {}
 
-    def get_client(self, key: Any = None, *, write: bool = False) -> Any:
+    def get_client(self, key: Any = None, *, write: bool = False) -> redis.Redis:
         index = self._get_connection_pool_index(write)
         client = self._redis.get(index)
         if client is None:
@@ -103,7 +109,7 @@ class _ReusingClient(RedisCacheClient):
         """Django's ``incr`` asks Redis twice (``EXISTS``, then ``INCRBY``); the API's rate
         limit increments on every request. One script does both in one round trip, and
         atomically: a missing key is still a ``ValueError`` and is never created."""
-        value = self.get_client(key, write=True).eval(_INCR_EXISTING, 1, key, delta)
+        value: int | None = self.get_client(key, write=True).eval(_INCR_EXISTING, 1, key, delta)
         if value is None:
             raise ValueError(f"Key '{key}' not found.")
         return value
@@ -117,6 +123,11 @@ _INCR_EXISTING = (
 
 
 class SharedClientRedisCache(RedisCache):
+    # Django's attributes used here, which django-stubs does not declare
+    _servers: list[str]
+    _options: dict[str, Any]
+    _class: type[RedisCacheClient]
+
     def __init__(self, server: Any, params: dict[str, Any]) -> None:
         super().__init__(server, params)
         self._class = _ReusingClient
@@ -124,7 +135,7 @@ class SharedClientRedisCache(RedisCache):
         self._options = {**FAIL_FAST, **self._options}
 
     @property
-    def _cache(self) -> Any:  # type: ignore[override]
+    def _cache(self) -> RedisCacheClient:
         key = (tuple(self._servers), repr(sorted(self._options.items())))
         client = _clients.get(key)
         if client is None:
@@ -188,8 +199,10 @@ class SharedClientRedisCache(RedisCache):
     def delete_many(self, keys: Any, version: Any = None) -> None:
         self._degrade("delete_many", super().delete_many, _none, keys, version)
 
-    def clear(self) -> bool:
-        return self._degrade("clear", super().clear, _false)
+    # django-stubs gives RedisCache BaseCache's ``clear() -> None``; Django's returns a bool, as
+    # its body does (``self._cache.clear()``, called here so that its type is known)
+    def clear(self) -> bool:  # type: ignore[override]
+        return self._degrade("clear", lambda: self._cache.clear(), _false)
 
 
 def _false() -> bool:

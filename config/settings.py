@@ -9,12 +9,18 @@ from __future__ import annotations
 
 import os
 from pathlib import Path
+from typing import Any
 
+import django_stubs_ext
 from django.core.exceptions import ImproperlyConfigured
 
 from config.database import database_config
 from core.env import GuildstatsSettings, env_bool, env_float, env_int, env_list, env_str
 from core.redis import NO_MAINT_NOTIFICATIONS
+
+# the classes django-stubs makes generic (ModelAdmin[Model] in the admins) become subscriptable
+# at runtime too
+django_stubs_ext.monkeypatch()
 
 BASE_DIR = Path(__file__).resolve().parent.parent
 VAR_DIR = Path(env_str("GUILDSTATS_VAR_DIR", str(BASE_DIR / "var")))
@@ -50,6 +56,7 @@ INSTALLED_APPS = [
     "allauth.socialaccount.providers.discord",
     "guilds",
     "privacy",
+    "directory",  # names of channels, roles, emojis and members
     "pipeline",
     "stats",
     "moderation",
@@ -79,7 +86,8 @@ AUTHENTICATION_BACKENDS = [
     "django.contrib.auth.backends.ModelBackend",
     "allauth.account.auth_backends.AuthenticationBackend",
 ]
-SOCIALACCOUNT_PROVIDERS = {
+# allauth reads each provider's settings as a free-form dict
+SOCIALACCOUNT_PROVIDERS: dict[str, dict[str, Any]] = {
     "discord": {
         "APPS": [
             {
@@ -305,6 +313,11 @@ SPECTACULAR_SETTINGS = {
     "SERVE_INCLUDE_SCHEMA": False,
     "APPEND_COMPONENTS": {"securitySchemes": {"ApiKey": {"type": "http", "scheme": "bearer"}}},
     "SECURITY": [{"ApiKey": []}],
+    # the response shapes (TypedDicts the selectors return) as components: core.shapes
+    "POSTPROCESSING_HOOKS": [
+        "drf_spectacular.hooks.postprocess_schema_enums",
+        "core.shapes.add_shape_components",
+    ],
     # Same-named choice fields with different choices: name their enums explicitly.
     "ENUM_NAME_OVERRIDES": {
         "PeriodEnum": "stats.selectors.periods.PERIODS",

@@ -3,7 +3,7 @@
 from __future__ import annotations
 
 import os
-from typing import TypedDict
+from typing import NotRequired, TypedDict
 
 
 def env_str(name: str, default: str) -> str:
@@ -68,3 +68,7 @@ class GuildstatsSettings(TypedDict):
     ROLLUP_WORKERS: int
     AGGREGATION_LAG_WARNING_SECONDS: int
     AGGREGATION_LAG_CRITICAL_SECONDS: int
+    # tests only (otherwise GUILDSTATS_INVITE_FAKE_ACCOUNT_DAYS: invites.services.accounting)
+    INVITE_FAKE_ACCOUNT_DAYS: NotRequired[int]
+    # tests only (otherwise 10,000: stats.selectors.summaries.summary_min_members)
+    API_SUMMARY_MIN_MEMBERS: NotRequired[int]

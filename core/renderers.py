@@ -19,7 +19,12 @@ class JSONRenderer(DRFJSONRenderer):
     know (lazy translation strings) go through ``str``; ``?indent=`` (the browsable hint) is
     honoured by falling back to DRF's encoder."""
 
-    def render(self, data: Any, accepted_media_type: str | None = None, renderer_context=None):
+    def render(
+        self,
+        data: Any,
+        accepted_media_type: str | None = None,
+        renderer_context: Mapping[str, Any] | None = None,
+    ) -> bytes:
         if data is None:
             return b""
         if accepted_media_type and "indent" in accepted_media_type:

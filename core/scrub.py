@@ -18,12 +18,16 @@ def naming(queryset: QuerySet[Any], field: str, user_id: int) -> QuerySet[Any]:
 
 def scrub(value: Any, user_id: int) -> Any:
     """``value`` without the member: object keys and list items that are the id are dropped,
-    values that are the id become null, the id inside longer text becomes "erased"."""
+    and so are list items that describe the member (an object whose ``id`` is theirs: a
+    directory entry with their names), values that are the id become null, the id inside
+    longer text becomes "erased"."""
     text = str(user_id)
     if isinstance(value, dict):
         return {k: scrub(v, user_id) for k, v in value.items() if k != text}
     if isinstance(value, list):
-        return [scrub(v, user_id) for v in value if v != text and v != user_id]
+        return [
+            scrub(v, user_id) for v in value if v not in (text, user_id) and not _is_them(v, text)
+        ]
     if isinstance(value, str):
         if value == text:
             return None
@@ -49,3 +53,7 @@ def _scrub_row(row: Model, fields: tuple[str, ...], user_id: int) -> None:
     type(row)._default_manager.filter(pk=row.pk).update(
         **{name: getattr(row, name) for name in fields}
     )
+
+
+def _is_them(value: Any, text: str) -> bool:
+    return isinstance(value, dict) and value.get("id") in (text, int(text))

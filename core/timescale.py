@@ -77,7 +77,8 @@ def droppable_until(table: str, cutoff: datetime) -> datetime | None:
             "WHERE hypertable_name = %s AND range_end <= %s",
             [table, cutoff],
         )
-        return cursor.fetchone()[0]
+        until: datetime | None = cursor.fetchone()[0]
+        return until
 
 
 def drop_chunks(table: str, until: datetime) -> int:
@@ -86,4 +87,5 @@ def drop_chunks(table: str, until: datetime) -> int:
         cursor.execute(
             "SELECT count(*) FROM drop_chunks(%s::regclass, older_than => %s)", [table, until]
         )
-        return cursor.fetchone()[0]
+        dropped: int = cursor.fetchone()[0]
+        return dropped

@@ -55,7 +55,7 @@ def settings_cache_key(guild_id: int) -> str:
 
 
 def page_settings(guild_id: int) -> GuildPageSettings:
-    found = cache.get(settings_cache_key(guild_id))
+    found: GuildPageSettings | None = cache.get(settings_cache_key(guild_id))
     if found is None:
         found = GuildPageSettings.objects.filter(guild_id=guild_id).first() or GuildPageSettings(
             guild_id=guild_id

@@ -18,11 +18,11 @@ import logging
 import secrets
 import threading
 import time
-from collections.abc import Iterable, Sequence
+from collections.abc import Callable, Iterable, Sequence
 from contextlib import suppress
 
 from asgiref.sync import async_to_sync
-from channels.layers import get_channel_layer
+from channels.layers import BaseChannelLayer, get_channel_layer
 from django.core.cache import cache
 from django.db import transaction
 
@@ -101,7 +101,7 @@ def guilds_changed(guild_ids: Iterable[int]) -> list[int]:
     return pushed
 
 
-def _outside_event_loop(send) -> None:
+def _outside_event_loop(send: Callable[[], object]) -> None:
     """Run ``send`` here, or, when this thread is running an event loop (processing applied
     eagerly from async code: the embedded mode's server, a test driving a browser), in a short
     thread of its own and wait for it: ``async_to_sync`` refuses to run inside a running loop."""
@@ -125,7 +125,7 @@ def _outside_event_loop(send) -> None:
         raise failure[0]
 
 
-async def _send_all(layer, guild_ids: list[int]) -> None:
+async def _send_all(layer: BaseChannelLayer, guild_ids: list[int]) -> None:
     for guild_id in guild_ids:
         await layer.group_send(
             group_name(guild_id),

@@ -10,24 +10,50 @@ or a live refresh never shows figures older than the last push.
 from __future__ import annotations
 
 from collections.abc import Callable
-from datetime import datetime, timedelta
-from typing import Any
+from datetime import date, datetime, timedelta
+from typing import Any, TypeVar, cast
 
 from django.conf import settings
 from django.core.cache import cache
 
 from guilds.models import Guild
 from guilds.selectors import zone_of
+from guilds.shapes import PeriodCoverage
 from invites import selectors as invites
 from moderation import selectors as moderation
+from moderation.shapes import Case, CasePage
 from stats.selectors import heatmap, members, series, totals
+from stats.selectors.names import with_member_names
 from stats.selectors.periods import PERIODS, window
+from stats.selectors.shapes import (
+    Category,
+    Granularity,
+    Heatmap,
+    HeatmapPeriod,
+    MemberPage,
+    Period,
+)
 
-PERIOD_LABELS = {"today": "Today", "week": "7 days", "month": "30 days", "all": "All time"}
-GRANULARITY_LABELS = {"hour": "Hour", "day": "Day", "week": "Week"}
-DEFAULT_GRANULARITY = {"today": "hour", "week": "day", "month": "day", "all": "week"}
-CATEGORIES = ("messages", "voice", "reactions", "overall")
-HEATMAP_PERIOD = {"today": "week", "week": "week", "month": "month", "all": "all"}
+PERIOD_LABELS: dict[Period, str] = {
+    "today": "Today",
+    "week": "7 days",
+    "month": "30 days",
+    "all": "All time",
+}
+GRANULARITY_LABELS: dict[Granularity, str] = {"hour": "Hour", "day": "Day", "week": "Week"}
+DEFAULT_GRANULARITY: dict[Period, Granularity] = {
+    "today": "hour",
+    "week": "day",
+    "month": "day",
+    "all": "week",
+}
+CATEGORIES: tuple[Category, ...] = ("messages", "voice", "reactions", "overall")
+HEATMAP_PERIOD: dict[Period, HeatmapPeriod] = {
+    "today": "week",
+    "week": "week",
+    "month": "month",
+    "all": "all",
+}
 
 
 def generation_key(guild_id: int) -> str:
@@ -37,7 +63,8 @@ def generation_key(guild_id: int) -> str:
 def generation(guild_id: int) -> int | str:
     """The guild's page-cache generation (moved by ``dashboard.live`` after each chunk: a
     value never used before; 0 until the first chunk)."""
-    return cache.get(generation_key(guild_id), 0)
+    found: int | str = cache.get(generation_key(guild_id), 0)
+    return found
 
 
 def shared_across_processes() -> bool:
@@ -48,46 +75,50 @@ def shared_across_processes() -> bool:
     return settings.DASHBOARD_SHARED
 
 
-def cached(guild: Guild, name: str, compute: Callable[[], Any], *params: object) -> Any:
+Value = TypeVar("Value")
+
+
+def cached(guild: Guild, name: str, compute: Callable[[], Value], *params: object) -> Value:
     if settings.API_CACHE_SECONDS <= 0 or not shared_across_processes():
         return compute()
     current = generation(guild.guild_id)
     key = ":".join(["dashboard", str(guild.guild_id), str(current), name, *map(str, params)])
-    return cache.get_or_set(key, compute, timeout=settings.API_CACHE_SECONDS)
+    # the stubs allow None: the cache holds what ``compute`` made, or answers it when it fails
+    return cast(Value, cache.get_or_set(key, compute, timeout=settings.API_CACHE_SECONDS))
 
 
-def period_or_default(value: str | None) -> str:
+def period_or_default(value: str | None) -> Period:
     return value if value in PERIODS else "week"
 
 
-def granularity_or_default(period: str, value: str | None) -> str:
+def granularity_or_default(period: Period, value: str | None) -> Granularity:
     if value not in series.GRANULARITIES or (period == "all" and value == "hour"):
         return DEFAULT_GRANULARITY[period]
     return value
 
 
 # --- the cards ----------------------------------------------------------------------------------
-def _joins_leaves(guild: Guild, first_day: Any, last_day: Any) -> tuple[int, int]:
+def _joins_leaves(guild: Guild, first_day: date, last_day: date) -> tuple[int, int]:
     days = invites.growth(guild.guild_id, first_day, last_day)
     return sum(d["joins"] for d in days), sum(d["leaves"] for d in days)
 
 
-def cards(guild: Guild, period: str, now: datetime) -> dict[str, Any]:
+def cards(guild: Guild, period: Period, now: datetime) -> dict[str, Any]:
     """The dashboard reader's answer (exactly the API's ``stats/dashboard``) and the seven
     cards, each with its change against the previous period of equal length."""
     body = totals.dashboard(guild, period, now)
     win = window(period, zone_of(guild.timezone), now)
     previous = win.previous()
-    if win.first_day is None:
+    if previous is None:  # all time
         growth = invites.totals(guild.guild_id)
         joins, leaves = growth["joins"], growth["leaves"]
         actions = moderation.case_query(guild.guild_id).count()
         before = None
     else:
-        joins, leaves = _joins_leaves(guild, win.first_day, win.last_day)
+        joins, leaves = _joins_leaves(guild, *win.days())
         actions = moderation.case_query(guild.guild_id, since=win.start, until=win.end).count()
         before = (
-            *_joins_leaves(guild, previous.first_day, previous.last_day),
+            *_joins_leaves(guild, *previous.days()),
             moderation.case_query(guild.guild_id, since=previous.start, until=previous.end).count(),
         )
 
@@ -105,7 +136,7 @@ def cards(guild: Guild, period: str, now: datetime) -> dict[str, Any]:
     ]
     return {
         "dashboard": body,
-        "coverageNote": coverage_note(body.get("coverage") or {}),
+        "coverageNote": coverage_note(body["coverage"]),
         "cards": [
             {
                 "key": key,
@@ -120,20 +151,21 @@ def cards(guild: Guild, period: str, now: datetime) -> dict[str, Any]:
     }
 
 
-def coverage_note(coverage: dict[str, Any]) -> str | None:
+def coverage_note(coverage: PeriodCoverage) -> str | None:
     """A sentence when the collector was not collecting for part of the period (the API's
     ``coverage``): the figures of the missing time are unknown, not zero. None otherwise."""
-    if coverage.get("covered") is not False or not coverage.get("periodSeconds"):
+    covered_seconds, measured = coverage["coveredSeconds"], coverage["periodSeconds"]
+    if coverage["covered"] is not False or not measured or covered_seconds is None:
         return None
-    share = 100 * coverage["coveredSeconds"] / coverage["periodSeconds"]
-    gaps = len(coverage.get("gaps") or [])
+    share = 100 * covered_seconds / measured
+    gaps = len(coverage["gaps"])
     return (
         f"Collected for {share:.0f}% of this period ({gaps} gap{'s' if gaps != 1 else ''}): "
         "activity outside collection is unknown, not zero."
     )
 
 
-def live(guild: Guild, period: str, granularity: str, now: datetime) -> dict[str, Any]:
+def live(guild: Guild, period: Period, granularity: Granularity, now: datetime) -> dict[str, Any]:
     """What a live refresh needs: the cards and the activity series."""
     return {
         **cached(guild, "cards", lambda: cards(guild, period, now), period),
@@ -147,7 +179,9 @@ def live(guild: Guild, period: str, granularity: str, now: datetime) -> dict[str
     }
 
 
-def dashboard_page(guild: Guild, period: str, granularity: str, now: datetime) -> dict[str, Any]:
+def dashboard_page(
+    guild: Guild, period: Period, granularity: Granularity, now: datetime
+) -> dict[str, Any]:
     heat_period = HEATMAP_PERIOD[period]
     return {
         **live(guild, period, granularity, now),
@@ -170,7 +204,7 @@ def dashboard_page(guild: Guild, period: str, granularity: str, now: datetime) -
     }
 
 
-def heatmap_grid(body: dict[str, Any]) -> dict[str, Any]:
+def heatmap_grid(body: Heatmap) -> dict[str, Any]:
     """The heatmap reader's cells as rows of days (Monday first) with a shade per cell."""
     cells = body["cells"]
     top = max((c["totalMessages"] for c in cells), default=0)
@@ -190,7 +224,7 @@ def heatmap_grid(body: dict[str, Any]) -> dict[str, Any]:
 MEMBER_SORTS = tuple(members.SORT_FIELDS)
 
 
-def member_list(guild: Guild, query: dict[str, Any], now: datetime) -> dict[str, Any]:
+def member_list(guild: Guild, query: dict[str, Any], now: datetime) -> MemberPage:
     """The members reader's page, with the API's parameters (``stats/members``)."""
     filters = {
         "min_messages": query["minMessages"],
@@ -235,8 +269,10 @@ def member_detail(guild: Guild, user_id: int, now: datetime) -> dict[str, Any] |
     history = moderation.user_cases(guild.guild_id, user_id)
     if row is None and membership is None and not history["cases"]:
         return None
+    person: dict[str, Any] = {"userId": str(user_id)}
+    with_member_names(guild.guild_id, [person])
     return {
-        "userId": str(user_id),
+        **person,
         "stats": members.member_row(row) if row is not None else None,
         "membership": membership,
         **history,
@@ -244,12 +280,12 @@ def member_detail(guild: Guild, user_id: int, now: datetime) -> dict[str, Any] |
 
 
 # --- moderation and invites ---------------------------------------------------------------------
-def cases(guild: Guild, filters: dict[str, Any], page: int) -> dict[str, Any]:
+def cases(guild: Guild, filters: dict[str, Any], page: int) -> CasePage:
     rows = moderation.case_query(guild.guild_id, **filters)
     return moderation.case_page(rows, page=page, page_size=25)
 
 
-def recent(guild: Guild, limit: int = 10) -> list[dict[str, Any]]:
+def recent(guild: Guild, limit: int = 10) -> list[Case]:
     return moderation.recent_cases(guild.guild_id, limit)
 
 

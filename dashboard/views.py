@@ -7,7 +7,7 @@ from __future__ import annotations
 
 from collections.abc import Callable
 from functools import wraps
-from typing import Any
+from typing import Any, overload
 from urllib.parse import urlencode
 
 from django.contrib import messages
@@ -40,15 +40,20 @@ from moderation.models import Action
 PAGE_MAX = 1_000_000
 COUNT_MAX = 10**9
 
+# a guild's page: written given the caller's access, routed given the guild's id
+PageView = Callable[..., HttpResponse]
 
-def guild_page(*, members_level: bool = False, managers_only: bool = False) -> Callable:
+
+def guild_page(
+    *, members_level: bool = False, managers_only: bool = False
+) -> Callable[[PageView], PageView]:
     """Resolve the caller's access to the guild in the URL: an anonymous caller without access
     is sent to sign in (for any id, so nothing tells whether the guild exists), a signed-in
     one gets 404; member-level pages answer 403 unless the caller may see them."""
 
-    def decorate(view: Callable) -> Callable:
+    def decorate(view: PageView) -> PageView:
         @wraps(view)
-        def wrapper(request: HttpRequest, guild_id: str, *args: Any, **kwargs: Any) -> Any:
+        def wrapper(request: HttpRequest, guild_id: str, *args: Any, **kwargs: Any) -> HttpResponse:
             try:
                 access = access_for(request.user, request.session, guild_id)
             except NoAccess:
@@ -153,6 +158,10 @@ def live(request: HttpRequest, access: PageAccess) -> JsonResponse:
 
 
 # --- members ------------------------------------------------------------------------------------
+@overload
+def _int(value: str | None, *, low: int, high: int, default: int) -> int: ...
+@overload
+def _int(value: str | None, *, low: int, high: int, default: None) -> int | None: ...
 def _int(value: str | None, *, low: int, high: int, default: int | None) -> int | None:
     if value is None or value == "":
         return default

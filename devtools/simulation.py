@@ -17,6 +17,8 @@ from urllib.parse import urlparse
 
 import msgspec
 
+from devtools.names import directory_events
+
 EMOJIS = ["👍", "❤️", "😂", "🎉", "🔥", "👀", "✅"]
 
 
@@ -80,6 +82,7 @@ class FeedGenerator:
                 "premiumSubscriptionCount": 0,
             },
         }
+        yield from directory_events(rng, guild, start, text, voice, users, self.snowflake)
         authored: list[tuple[str, str]] = []  # (author, channel) of recent messages
         for user in users:
             activity = rng.random()  # some members chat a lot, most a little
@@ -308,7 +311,9 @@ class FeedGenerator:
         self.expected.cases += 4
 
 
-def _audit(guild: str, ts: int, action: str, executor: str, target: str, **extra: Any) -> dict:
+def _audit(
+    guild: str, ts: int, action: str, executor: str, target: str, **extra: Any
+) -> dict[str, Any]:
     return {
         "type": "GUILD_AUDIT_LOG_ENTRY_CREATE",
         "guildId": guild,

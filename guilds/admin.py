@@ -1,6 +1,6 @@
 from __future__ import annotations
 
-from typing import Any
+from typing import Any, TypeVar
 
 from django.contrib import admin, messages
 from django.contrib.auth.admin import UserAdmin as BaseUserAdmin
@@ -11,6 +11,8 @@ from django.utils import timezone
 
 from guilds.models import ApiKey, BotToken, CollectionWindow, Guild, GuildAccess
 from guilds.services import issue_api_key_secret, revoke_api_keys
+
+ModelT = TypeVar("ModelT", bound=Model)  # the model of an admin built on the bases below
 
 
 # --- Moderator scoping -----------------------------------------------------------------------
@@ -32,7 +34,7 @@ def moderated_guild_ids(request: HttpRequest) -> frozenset[int] | None:
     return cached
 
 
-class GuildScopedAdmin(admin.ModelAdmin):
+class GuildScopedAdmin(admin.ModelAdmin[ModelT]):
     """An admin whose rows belong to a guild (``guild_field``). A moderator (a staff user
     assigned to guilds) sees only those guilds' rows and may view them without any Django
     permission; ``moderator_can_change`` also lets them edit (e.g. an inviter's bonus). A
@@ -41,7 +43,7 @@ class GuildScopedAdmin(admin.ModelAdmin):
     guild_field = "guild_id"
     moderator_can_change = False
 
-    def get_queryset(self, request: HttpRequest) -> QuerySet[Any]:
+    def get_queryset(self, request: HttpRequest) -> QuerySet[ModelT]:
         rows = super().get_queryset(request)
         ids = moderated_guild_ids(request)
         return rows if ids is None else rows.filter(**{f"{self.guild_field}__in": ids})
@@ -49,28 +51,28 @@ class GuildScopedAdmin(admin.ModelAdmin):
     def is_moderator(self, request: HttpRequest) -> bool:
         return bool(moderated_guild_ids(request))
 
-    def in_scope(self, request: HttpRequest, obj: Model | None) -> bool:
+    def in_scope(self, request: HttpRequest, obj: ModelT | None) -> bool:
         ids = moderated_guild_ids(request)
         return ids is None or obj is None or getattr(obj, self.guild_field) in ids
 
     def has_module_permission(self, request: HttpRequest) -> bool:
         return super().has_module_permission(request) or self.is_moderator(request)
 
-    def has_view_permission(self, request: HttpRequest, obj: Model | None = None) -> bool:
+    def has_view_permission(self, request: HttpRequest, obj: ModelT | None = None) -> bool:
         allowed = super().has_view_permission(request, obj) or self.is_moderator(request)
         return allowed and self.in_scope(request, obj)
 
-    def has_change_permission(self, request: HttpRequest, obj: Model | None = None) -> bool:
+    def has_change_permission(self, request: HttpRequest, obj: ModelT | None = None) -> bool:
         allowed = super().has_change_permission(request, obj) or (
             self.moderator_can_change and self.is_moderator(request)
         )
         return allowed and self.in_scope(request, obj)
 
-    def has_delete_permission(self, request: HttpRequest, obj: Model | None = None) -> bool:
+    def has_delete_permission(self, request: HttpRequest, obj: ModelT | None = None) -> bool:
         return super().has_delete_permission(request, obj) and self.in_scope(request, obj)
 
 
-class GuildAccessInline(admin.TabularInline):
+class GuildAccessInline(admin.TabularInline[GuildAccess, User]):
     """Assigns a staff user to the guilds they moderate (the same rows "Login with Discord"
     fills for the API; a Discord login replaces them with the guilds Discord reports)."""
 
@@ -86,19 +88,19 @@ admin.site.unregister(User)
 
 
 @admin.register(User)
-class UserAdmin(BaseUserAdmin):
+class UserAdmin(BaseUserAdmin[User]):
     inlines = [*BaseUserAdmin.inlines, GuildAccessInline]
 
 
 @admin.register(GuildAccess)
-class GuildAccessAdmin(admin.ModelAdmin):
+class GuildAccessAdmin(admin.ModelAdmin[GuildAccess]):
     list_display = ("user", "guild_id", "updated_at")
     search_fields = ("user__username", "=guild_id")
     raw_id_fields = ("user",)
 
 
 @admin.register(Guild)
-class GuildAdmin(GuildScopedAdmin):
+class GuildAdmin(GuildScopedAdmin[Guild]):
     list_display = ("guild_id", "name", "member_count", "is_active", "timezone", "count_bots")
     list_filter = ("is_active", "count_bots", "timezone")
     search_fields = ("=guild_id", "name")
@@ -123,7 +125,7 @@ class GuildAdmin(GuildScopedAdmin):
 
 
 @admin.register(CollectionWindow)
-class CollectionWindowAdmin(GuildScopedAdmin):
+class CollectionWindowAdmin(GuildScopedAdmin[CollectionWindow]):
     """When the collectors were collecting each guild (from their heartbeats); read-only."""
 
     list_display = ("guild_id", "started_at", "ended_at", "open_until")
@@ -134,12 +136,14 @@ class CollectionWindowAdmin(GuildScopedAdmin):
     def has_add_permission(self, request: HttpRequest) -> bool:
         return False
 
-    def has_change_permission(self, request: HttpRequest, obj: Model | None = None) -> bool:
+    def has_change_permission(
+        self, request: HttpRequest, obj: CollectionWindow | None = None
+    ) -> bool:
         return False
 
 
 @admin.register(BotToken)
-class BotTokenAdmin(admin.ModelAdmin):
+class BotTokenAdmin(admin.ModelAdmin[BotToken]):
     """Tokens are created with `manage.py create_bot_token` (the clear text is shown once);
     here they can be revoked."""
 
@@ -160,7 +164,7 @@ class BotTokenAdmin(admin.ModelAdmin):
 
 
 @admin.register(ApiKey)
-class ApiKeyAdmin(admin.ModelAdmin):
+class ApiKeyAdmin(admin.ModelAdmin[ApiKey]):
     """API keys for the REST API: created here (the clear key is shown once, after saving) or
     with `manage.py create_api_key`; scoped to the chosen guilds; revocable."""
 
@@ -188,11 +192,11 @@ class ApiKeyAdmin(admin.ModelAdmin):
         self.message_user(request, f"Revoked {count} key(s).", messages.SUCCESS)
 
 
-class ReadOnlyAdmin(admin.ModelAdmin):
+class ReadOnlyAdmin(admin.ModelAdmin[ModelT]):
     """Rows written by the pipeline and its processors only (counters, ledger, audit)."""
 
-    def has_add_permission(self, request, obj=None) -> bool:  # type: ignore[no-untyped-def]
+    def has_add_permission(self, request: HttpRequest, obj: ModelT | None = None) -> bool:
         return False
 
-    def has_change_permission(self, request, obj=None) -> bool:  # type: ignore[no-untyped-def]
+    def has_change_permission(self, request: HttpRequest, obj: ModelT | None = None) -> bool:
         return False

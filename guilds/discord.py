@@ -8,11 +8,15 @@ Administrator (permission bits 0x20 and 0x8).
 from __future__ import annotations
 
 import logging
+from typing import TYPE_CHECKING
 
 from allauth.socialaccount.adapter import get_adapter
 from django.db import transaction
 
 from guilds.models import GuildAccess
+
+if TYPE_CHECKING:
+    from django.contrib.auth.models import User
 
 log = logging.getLogger(__name__)
 
@@ -48,7 +52,7 @@ def fetch_user_guilds(access_token: str) -> object:
         return response.json()
 
 
-def sync_guild_access(user: object, access_token: str) -> set[int]:
+def sync_guild_access(user: User, access_token: str) -> set[int]:
     """Replace the user's guild access with what Discord says now; on a Discord error keep the
     previous access (a failed refresh must not lock moderators out)."""
     try:

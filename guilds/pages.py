@@ -18,5 +18,6 @@ def discord_login(request: HttpRequest) -> HttpResponse:
     """allauth's "Login with Discord", or a page saying it is not configured (allauth would send
     the browser to Discord with an empty client id)."""
     if discord_configured():
-        return oauth2_login(request)
+        response: HttpResponse = oauth2_login(request)  # allauth's views are untyped
+        return response
     return render(request, "guilds/discord_not_configured.html", status=503)

@@ -7,13 +7,15 @@ from collections.abc import Iterable
 from dataclasses import dataclass, field
 from datetime import datetime
 from functools import lru_cache
-from typing import Any
 
-from django.db.models import Max, Min
+from django.contrib.auth.base_user import AbstractBaseUser
+from django.contrib.auth.models import AnonymousUser, User
+from django.db.models import Max, Min, QuerySet
 from guildstats_contract.ids import EPOCH
 
-from core.times import iso
+from core.times import instant
 from guilds.models import ApiKey, CollectionWindow, Guild, GuildAccess
+from guilds.shapes import PeriodCoverage
 
 
 @dataclass(frozen=True)
@@ -83,14 +85,16 @@ class ApiKeyPrincipal:
         return f"apikey:{self.key.pk}"
 
 
-def accessible_guilds(user: object):  # -> QuerySet[Guild]
+def accessible_guilds(
+    user: AbstractBaseUser | AnonymousUser | ApiKeyPrincipal,
+) -> QuerySet[Guild]:
     """The guilds a caller may read: an API key's guilds; for a Discord login, the guilds it
     manages; every guild for a superuser session."""
     if isinstance(user, ApiKeyPrincipal):
         return Guild.objects.filter(guild_id__in=user.guild_ids)
     if getattr(user, "is_superuser", False):
         return Guild.objects.all()
-    if getattr(user, "is_authenticated", False):  # "Login with Discord"
+    if isinstance(user, User):  # "Login with Discord" (an AnonymousUser reads none)
         return Guild.objects.filter(
             guild_id__in=GuildAccess.objects.filter(user=user).values("guild_id")
         )
@@ -110,7 +114,7 @@ def cached_guild(guild_id: int) -> Guild | None:
     changes made by the bot's guild events (bulk updates) show within 30 s."""
     from django.core.cache import cache
 
-    guild = cache.get(guild_cache_key(guild_id))
+    guild: Guild | None = cache.get(guild_cache_key(guild_id))
     if guild is None:
         guild = Guild.objects.filter(guild_id=guild_id).first()
         if guild is not None:
@@ -182,7 +186,7 @@ def coverage(guild_id: int, since: datetime, until: datetime) -> Coverage | None
 
 def period_coverage(
     guild_id: int, start: datetime | None, end: datetime, now: datetime
-) -> dict[str, Any]:
+) -> PeriodCoverage:
     """The ``coverage`` of a period ``[start, end)`` (``start`` None: all time), measured from
     the later of its start and the guild's first window to the earlier of its end and now:
     ``covered`` (null: no window ever; true: no gap), the seconds covered and measured,
@@ -205,6 +209,6 @@ def period_coverage(
         "covered": not gaps,
         "coveredSeconds": round(measured - missing),
         "periodSeconds": round(measured),
-        "trackedSince": iso(found.tracked_since),
-        "gaps": [{"start": iso(s), "end": iso(e)} for s, e in gaps[-GAPS_LIMIT:]],
+        "trackedSince": instant(found.tracked_since),
+        "gaps": [{"start": instant(s), "end": instant(e)} for s, e in gaps[-GAPS_LIMIT:]],
     }

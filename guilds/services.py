@@ -182,7 +182,8 @@ def apply_guild_events(events: Sequence[StoredEvent]) -> None:
                 fields["joined_at"] = joined
             Guild.objects.update_or_create(guild_id=guild_id, defaults=fields)
         elif event.type == "GUILD_UPDATE":
-            changes = data.get("changes") if isinstance(data.get("changes"), dict) else {}
+            raw_changes = data.get("changes")
+            changes = raw_changes if isinstance(raw_changes, dict) else {}
             new_values = {
                 key: change.get("new")
                 for key, change in changes.items()
@@ -248,9 +249,11 @@ def _apply_sync(event: StoredEvent, data: dict[str, Any]) -> None:
     listed: list[int] = []
     seen = _listed_by(event)
     for entry in data.get("guilds") or []:
-        if not isinstance(entry, dict) or int_or_none(entry.get("id")) is None:
+        if not isinstance(entry, dict):
             continue
-        guild_id = int_or_none(entry["id"])
+        guild_id = int_or_none(entry.get("id"))
+        if guild_id is None:
+            continue
         fields = _guild_fields(entry, event.timestamp)
         fields["is_active"] = True
         fields.update(seen)

@@ -10,7 +10,7 @@ from django.db.models import F, QuerySet
 from django.http import HttpRequest
 from django.utils import timezone
 
-from guilds.admin import GuildScopedAdmin
+from guilds.admin import GuildScopedAdmin, ModelT
 from invites.models import (
     GuildGrowthDaily,
     Invite,
@@ -21,13 +21,13 @@ from invites.models import (
 from invites.selectors import active_invite_filter
 
 
-class ReadOnlyScopedAdmin(GuildScopedAdmin):
+class ReadOnlyScopedAdmin(GuildScopedAdmin[ModelT]):
     """Written by the processors only."""
 
     def has_add_permission(self, request: HttpRequest) -> bool:
         return False
 
-    def has_change_permission(self, request: HttpRequest, obj: Any = None) -> bool:
+    def has_change_permission(self, request: HttpRequest, obj: ModelT | None = None) -> bool:
         return False
 
 
@@ -38,7 +38,7 @@ class ActiveFilter(admin.SimpleListFilter):
     def lookups(self, request: HttpRequest, model_admin: Any) -> list[tuple[str, str]]:
         return [("active", "active"), ("deleted", "deleted")]
 
-    def queryset(self, request: HttpRequest, queryset: QuerySet[Any]) -> QuerySet[Any]:
+    def queryset(self, request: HttpRequest, queryset: QuerySet[Invite]) -> QuerySet[Invite]:
         if self.value() == "active":  # the API's rule
             return queryset.filter(active_invite_filter(timezone.now()))
         if self.value() == "deleted":
@@ -47,7 +47,7 @@ class ActiveFilter(admin.SimpleListFilter):
 
 
 @admin.register(Invite)
-class InviteAdmin(ReadOnlyScopedAdmin):
+class InviteAdmin(ReadOnlyScopedAdmin[Invite]):
     list_display = (
         "code",
         "guild_id",
@@ -65,7 +65,7 @@ class InviteAdmin(ReadOnlyScopedAdmin):
 
 
 @admin.register(InviterStats)
-class InviterStatsAdmin(GuildScopedAdmin):
+class InviterStatsAdmin(GuildScopedAdmin[InviterStats]):
     """Moderators may grant a bonus; the other counts come from the events."""
 
     moderator_can_change = True
@@ -93,7 +93,7 @@ class InviterStatsAdmin(GuildScopedAdmin):
     )
     fields = (*readonly_fields[:6], "bonus", "total_display", "updated_at")
 
-    def get_queryset(self, request: HttpRequest) -> QuerySet[Any]:
+    def get_queryset(self, request: HttpRequest) -> QuerySet[InviterStats]:
         return (
             super()
             .get_queryset(request)
@@ -115,7 +115,7 @@ class InviterStatsAdmin(GuildScopedAdmin):
 
 
 @admin.register(MemberJoin)
-class MemberJoinAdmin(ReadOnlyScopedAdmin):
+class MemberJoinAdmin(ReadOnlyScopedAdmin[MemberJoin]):
     list_display = (
         "user_id",
         "username",
@@ -136,7 +136,7 @@ class MemberJoinAdmin(ReadOnlyScopedAdmin):
 
 
 @admin.register(GuildGrowthDaily)
-class GuildGrowthDailyAdmin(ReadOnlyScopedAdmin):
+class GuildGrowthDailyAdmin(ReadOnlyScopedAdmin[GuildGrowthDaily]):
     list_display = ("guild_id", "day", "joins", "leaves", "net")
     search_fields = ("=guild_id",)
     date_hierarchy = "day"
@@ -147,7 +147,7 @@ class GuildGrowthDailyAdmin(ReadOnlyScopedAdmin):
 
 
 @admin.register(InviteSettings)
-class InviteSettingsAdmin(GuildScopedAdmin):
+class InviteSettingsAdmin(GuildScopedAdmin[InviteSettings]):
     """Superusers set a guild's fake-account threshold (moderators can read it)."""
 
     list_display = ("guild_id", "fake_account_days")

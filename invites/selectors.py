@@ -30,13 +30,23 @@ from invites.models import (
     MemberLifecycle,
 )
 from invites.services.accounting import default_fake_account_days
+from invites.shapes import (
+    ActiveInvite,
+    GrowthDay,
+    GrowthTotals,
+    Inviter,
+    InviteStats,
+    Membership,
+    Retention,
+    RetentionShare,
+)
 from stats.models import MemberStats
 
 ACTIVE_INVITES_LIMIT = 100
 RETENTION_DAYS = (1, 7, 30)
 
 
-def top_inviters(guild_id: int, limit: int) -> list[dict[str, Any]]:
+def top_inviters(guild_id: int, limit: int) -> list[Inviter]:
     """Inviters by total (regular + bonus - leaves - fakes), then regular, then id."""
     rows = (
         InviterStats.objects.filter(guild_id=guild_id)
@@ -74,7 +84,7 @@ def active_invites_query(guild_id: int, now: datetime) -> QuerySet[Invite]:
     )
 
 
-def active_invites(guild_id: int, now: datetime) -> list[dict[str, Any]]:
+def active_invites(guild_id: int, now: datetime) -> list[ActiveInvite]:
     return [
         {
             "code": i.code,
@@ -90,7 +100,7 @@ def active_invites(guild_id: int, now: datetime) -> list[dict[str, Any]]:
     ]
 
 
-def invite_stats(guild_id: int, *, limit: int, now: datetime) -> dict[str, Any]:
+def invite_stats(guild_id: int, *, limit: int, now: datetime) -> InviteStats:
     joins = MemberJoin.objects.filter(guild_id=guild_id).aggregate(
         vanity=Count("id", filter=Q(kind=JoinKind.VANITY)),
         ambiguous=Count("id", filter=Q(kind=JoinKind.AMBIGUOUS)),
@@ -109,7 +119,7 @@ def invite_stats(guild_id: int, *, limit: int, now: datetime) -> dict[str, Any]:
     }
 
 
-def membership(guild_id: int, user_id: int) -> dict[str, Any] | None:
+def membership(guild_id: int, user_id: int) -> Membership | None:
     """A member's joins and leaves, and who invited them the last time they joined."""
     member = MemberLifecycle.objects.filter(guild_id=guild_id, user_id=user_id).first()
     if member is None:
@@ -130,13 +140,13 @@ def membership(guild_id: int, user_id: int) -> dict[str, Any] | None:
     }
 
 
-def growth(guild_id: int, since: date, until: date) -> list[dict[str, Any]]:
+def growth(guild_id: int, since: date, until: date) -> list[GrowthDay]:
     """Joins, leaves and net per day in [since, until], zero-filled (days are the guild's)."""
     rows = {
         r.day: r
         for r in GuildGrowthDaily.objects.filter(guild_id=guild_id, day__gte=since, day__lte=until)
     }
-    out = []
+    out: list[GrowthDay] = []
     day = since
     while day <= until:
         row = rows.get(day)
@@ -148,7 +158,7 @@ def growth(guild_id: int, since: date, until: date) -> list[dict[str, Any]]:
     return out
 
 
-def retention(guild_id: int, now: datetime) -> dict[str, dict[str, Any]]:
+def retention(guild_id: int, now: datetime) -> Retention:
     """For N in 1, 7, 30: of the members whose join we saw and whose first join here is at
     least N days old, the share still present now and active (seen: message, voice or
     reaction) N days or more after that first join. ``share`` is null when no member is old
@@ -175,18 +185,19 @@ def retention(guild_id: int, now: datetime) -> dict[str, dict[str, Any]]:
     counts = MemberLifecycle.objects.filter(
         guild_id=guild_id, join_count__gt=0, first_joined_at__isnull=False
     ).aggregate(**aggregates)
-    out: dict[str, dict[str, Any]] = {}
-    for days in RETENTION_DAYS:
+
+    def share(days: int) -> RetentionShare:
         eligible, retained = counts[f"eligible{days}"], counts[f"retained{days}"]
-        out[f"day{days}"] = {
+        return {
             "eligible": eligible,
             "retained": retained,
             "share": round(retained / eligible, 4) if eligible else None,
         }
-    return out
+
+    return {"day1": share(1), "day7": share(7), "day30": share(30)}
 
 
-def totals(guild_id: int) -> dict[str, int]:
+def totals(guild_id: int) -> GrowthTotals:
     agg = GuildGrowthDaily.objects.filter(guild_id=guild_id).aggregate(
         joins=Sum("joins"), leaves=Sum("leaves")
     )

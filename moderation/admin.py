@@ -48,7 +48,7 @@ def pretty_json(value: Any) -> str:
 
 
 @admin.register(ModerationCase)
-class ModerationCaseAdmin(GuildScopedAdmin):
+class ModerationCaseAdmin(GuildScopedAdmin[ModerationCase]):
     list_display = (
         "case_number",
         "guild_id",
@@ -93,7 +93,9 @@ class ModerationCaseAdmin(GuildScopedAdmin):
     def has_add_permission(self, request: HttpRequest) -> bool:
         return False
 
-    def has_change_permission(self, request: HttpRequest, obj: Any = None) -> bool:
+    def has_change_permission(
+        self, request: HttpRequest, obj: ModerationCase | None = None
+    ) -> bool:
         return False
 
     @admin.display(description="target", ordering="target_user_id")
@@ -162,7 +164,7 @@ def case_table(cases: list[ModerationCase]) -> str:
 
 
 @admin.register(MemberLifecycle)
-class MemberLifecycleAdmin(ReadOnlyScopedAdmin):  # here, not in invites: it shows cases
+class MemberLifecycleAdmin(ReadOnlyScopedAdmin[MemberLifecycle]):  # not in invites: shows cases
     """A member's page: joins and leaves, who invited them, and their case history."""
 
     list_display = (
@@ -203,7 +205,7 @@ class MemberLifecycleAdmin(ReadOnlyScopedAdmin):  # here, not in invites: it sho
         description="Erase the selected members (events, counters, joins; see Privacy)",
         permissions=["erase"],
     )
-    def erase(self, request: HttpRequest, queryset: QuerySet[Any]) -> None:
+    def erase(self, request: HttpRequest, queryset: QuerySet[MemberLifecycle]) -> None:
         members = list(queryset.values_list("guild_id", "user_id"))
         erased = erase_members(members, actor=request.user.get_username())
         self.message_user(request, f"{erased} member(s) erased", messages.SUCCESS)

@@ -4,12 +4,13 @@ from __future__ import annotations
 
 from collections import Counter
 from datetime import datetime
-from typing import Any
 
 from django.db.models import QuerySet
 
-from core.times import iso
+from core.pagination import page_of
+from core.times import instant
 from moderation.models import ModerationCase
+from moderation.shapes import Case, CasePage, MemberCases
 
 RECENT_LIMIT = 50
 
@@ -42,25 +43,16 @@ def case_query(
     return rows.order_by("-case_number")
 
 
-def case_page(rows: QuerySet[ModerationCase], *, page: int, page_size: int) -> dict[str, Any]:
-    total = rows.count()
-    offset = (page - 1) * page_size
-    return {
-        "cases": [case_row(c) for c in rows[offset : offset + page_size]],
-        "pagination": {
-            "total": total,
-            "page": page,
-            "pageSize": page_size,
-            "totalPages": (total + page_size - 1) // page_size,
-        },
-    }
+def case_page(rows: QuerySet[ModerationCase], *, page: int, page_size: int) -> CasePage:
+    cases, pagination = page_of(rows, page=page, page_size=page_size, row=case_row)
+    return {"cases": cases, "pagination": pagination}
 
 
-def recent_cases(guild_id: int, limit: int = RECENT_LIMIT) -> list[dict[str, Any]]:
+def recent_cases(guild_id: int, limit: int = RECENT_LIMIT) -> list[Case]:
     return [case_row(c) for c in case_query(guild_id)[:limit]]
 
 
-def user_cases(guild_id: int, user_id: int) -> dict[str, Any]:
+def user_cases(guild_id: int, user_id: int) -> MemberCases:
     """A member's history: the cases where they were the target, oldest first, and how many
     of each action; plus the cases they opened as a moderator (a count)."""
     rows = list(
@@ -77,7 +69,7 @@ def user_cases(guild_id: int, user_id: int) -> dict[str, Any]:
     }
 
 
-def case_row(case: ModerationCase) -> dict[str, Any]:
+def case_row(case: ModerationCase) -> Case:
     return {
         "caseNumber": case.case_number,
         "guildId": str(case.guild_id),
@@ -88,7 +80,7 @@ def case_row(case: ModerationCase) -> dict[str, Any]:
         "moderatorUsername": case.moderator_username,
         "reason": case.reason,
         "details": case.details,
-        "timestamp": iso(case.timestamp),
+        "timestamp": instant(case.timestamp),
         "sources": [s for s in ("event", "audit") if s in case.raw],
     }
 

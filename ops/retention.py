@@ -19,7 +19,7 @@ from collections.abc import Iterable
 from dataclasses import dataclass, field
 from datetime import datetime, timedelta
 from pathlib import Path
-from typing import Any
+from typing import Any, Literal
 
 from django.conf import settings
 from django.core.serializers.json import DjangoJSONEncoder
@@ -32,13 +32,20 @@ from guilds.models import CollectionWindow
 from pipeline.models import Event
 from stats.models import BucketParts, MetricsSnapshot, SnapshotActivity, VoiceSessionLog
 
+RetentionSetting = Literal[
+    "RAW_RETENTION_DAYS",
+    "SNAPSHOT_5MIN_RETENTION_DAYS",
+    "SNAPSHOT_HOURLY_RETENTION_DAYS",
+    "SNAPSHOT_DAILY_RETENTION_DAYS",
+]
+
 
 @dataclass(frozen=True)
 class RetentionRule:
     name: str
     model: type[models.Model]
     time_field: str
-    days_setting: str  # key in settings.GUILDSTATS; 0 keeps forever
+    days_setting: RetentionSetting  # key in settings.GUILDSTATS; 0 keeps forever
     only: dict[str, Any] = field(default_factory=dict)  # rows of the table the rule covers
 
 
@@ -114,8 +121,8 @@ def _drop_chunks(
     until = timescale.droppable_until(table, cutoff)
     if until is None:
         return 0
-    old = rule.model.objects.filter(**{f"{rule.time_field}__lt": until})
-    count = old.count()
+    old = rule.model._default_manager.filter(**{f"{rule.time_field}__lt": until})
+    count: int = old.count()
     if archive is not None:
         last: tuple[Any, Any] | None = None
         while True:
@@ -136,7 +143,7 @@ def _drop_chunks(
 
 def _expire(rule: RetentionRule, cutoff: datetime, batch_size: int, archive: Path | None) -> int:
     old = (
-        rule.model.objects.filter(**rule.only)
+        rule.model._default_manager.filter(**rule.only)
         .filter(**{f"{rule.time_field}__lt": cutoff})
         .order_by(rule.time_field, "pk")
     )
@@ -148,7 +155,7 @@ def _expire(rule: RetentionRule, cutoff: datetime, batch_size: int, archive: Pat
                 return total
             if archive is not None:
                 _export(archive / rule.name, rule.time_field, rows)
-            rule.model.objects.filter(pk__in=[row["id"] for row in rows]).delete()
+            rule.model._default_manager.filter(pk__in=[row["id"] for row in rows]).delete()
         total += len(rows)
 
 

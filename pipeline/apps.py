@@ -1,9 +1,14 @@
+from collections.abc import Sequence
+from typing import Any
+
 from django.apps import AppConfig
 from django.core import checks
 from django.db.backends.signals import connection_created
 
 
-def handlers_registered(app_configs, **kwargs):  # type: ignore[no-untyped-def]
+def handlers_registered(
+    app_configs: Sequence[AppConfig] | None, **kwargs: Any
+) -> list[checks.CheckMessage]:
     """A system check, run once every app's ready() has registered its handlers."""
     from core.registry import RegistryError, registry
 

@@ -1,4 +1,6 @@
 from django.contrib import admin, messages
+from django.db.models import QuerySet
+from django.http import HttpRequest
 
 from guilds.admin import GuildScopedAdmin, ReadOnlyAdmin
 from privacy.services.erase import erase_members
@@ -6,7 +8,7 @@ from stats.models import ChannelDailyStats, MemberDailyStats, MemberStats, Voice
 
 
 @admin.register(MemberStats)
-class MemberStatsAdmin(GuildScopedAdmin, ReadOnlyAdmin):
+class MemberStatsAdmin(GuildScopedAdmin[MemberStats], ReadOnlyAdmin[MemberStats]):
     list_display = (
         "guild_id",
         "user_id",
@@ -22,21 +24,21 @@ class MemberStatsAdmin(GuildScopedAdmin, ReadOnlyAdmin):
     show_full_result_count = False
     actions = ["erase"]
 
-    def has_erase_permission(self, request) -> bool:  # type: ignore[no-untyped-def]
+    def has_erase_permission(self, request: HttpRequest) -> bool:
         return request.user.is_superuser  # irreversible: not a moderator's task
 
     @admin.action(
         description="Erase the selected members (events, counters, joins; see Privacy)",
         permissions=["erase"],
     )
-    def erase(self, request, queryset):  # type: ignore[no-untyped-def]
+    def erase(self, request: HttpRequest, queryset: QuerySet[MemberStats]) -> None:
         members = list(queryset.values_list("guild_id", "user_id"))
         erased = erase_members(members, actor=request.user.get_username())
         self.message_user(request, f"{erased} member(s) erased", messages.SUCCESS)
 
 
 @admin.register(MemberDailyStats)
-class MemberDailyStatsAdmin(GuildScopedAdmin, ReadOnlyAdmin):
+class MemberDailyStatsAdmin(GuildScopedAdmin[MemberDailyStats], ReadOnlyAdmin[MemberDailyStats]):
     list_display = ("guild_id", "day", "user_id", "messages", "voice_seconds", "reactions_given")
     search_fields = ("=guild_id", "=user_id")
     date_hierarchy = "day"
@@ -44,13 +46,13 @@ class MemberDailyStatsAdmin(GuildScopedAdmin, ReadOnlyAdmin):
 
 
 @admin.register(ChannelDailyStats)
-class ChannelDailyStatsAdmin(GuildScopedAdmin, ReadOnlyAdmin):
+class ChannelDailyStatsAdmin(GuildScopedAdmin[ChannelDailyStats], ReadOnlyAdmin[ChannelDailyStats]):
     list_display = ("guild_id", "day", "channel_id", "messages", "voice_seconds")
     search_fields = ("=guild_id", "=channel_id")
     show_full_result_count = False
 
 
 @admin.register(VoiceSession)
-class VoiceSessionAdmin(GuildScopedAdmin, ReadOnlyAdmin):
+class VoiceSessionAdmin(GuildScopedAdmin[VoiceSession], ReadOnlyAdmin[VoiceSession]):
     list_display = ("guild_id", "user_id", "channel_id", "joined_at")
     search_fields = ("=guild_id", "=user_id")

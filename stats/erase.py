@@ -18,7 +18,7 @@ from datetime import datetime, timedelta
 from typing import Any
 
 from django.db import connection
-from django.db.models import Q
+from django.db.models import Q, QuerySet
 from django.utils import timezone
 
 from core.scrub import naming, scrub_rows
@@ -110,7 +110,7 @@ def erase_member_activity(guild_id: int, user_id: int) -> dict[str, int]:
     return report
 
 
-def _parts_naming(guild_id: int, user_id: int):
+def _parts_naming(guild_id: int, user_id: int) -> QuerySet[BucketParts]:
     """The 5-minute rollup parts that list the member (only PostgreSQL's engine writes them)."""
     parts = BucketParts.objects.filter(guild_id=guild_id)
     if connection.vendor != "postgresql":
@@ -139,7 +139,7 @@ def _erase_from_parts(guild_id: int, user_id: int) -> int:
             """,
             {"guild": guild_id, "user": user_id},
         )
-        return cursor.rowcount
+        return int(cursor.rowcount)
 
 
 def _mark_stale(guild_id: int, buckets: set[datetime]) -> None:

@@ -1,7 +1,8 @@
 """Celery tasks: thin wrappers that take ids and call one service each.
 
 Their durations are recorded for /metrics by the task_prerun/task_postrun signals in
-``ops.metrics``, not task by task.
+``ops.metrics``, not task by task. (Celery ships no types: pyproject.toml allows its untyped
+decorator here.)
 """
 
 from __future__ import annotations

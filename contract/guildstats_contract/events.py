@@ -84,9 +84,12 @@ REACTION_TYPES = frozenset(
         "MESSAGE_REACTION_REMOVE_EMOJI",
     }
 )
-# Seed 001 "catégories futures": defined by the contract, stored, not processed yet.
-FUTURE_TYPES = frozenset(
+# A guild's directory: names of channels, roles, emojis and members (directory.py). Seed 001
+# listed the first twelve under "catégories futures".
+DIRECTORY_TYPES = frozenset(
     {
+        "GUILD_DIRECTORY",
+        "GUILD_MEMBER_UPDATE",
         "ROLE_CREATE",
         "ROLE_DELETE",
         "ROLE_UPDATE",
@@ -99,11 +102,10 @@ FUTURE_TYPES = frozenset(
         "EMOJI_CREATE",
         "EMOJI_DELETE",
         "EMOJI_UPDATE",
-        "XP_GAIN",
-        "LEVEL_UP",
-        "PRESENCE_UPDATE",
     }
 )
+# Seed 001 "catégories futures" still without a processor: defined by the contract, stored.
+FUTURE_TYPES = frozenset({"XP_GAIN", "LEVEL_UP", "PRESENCE_UPDATE"})
 KNOWN_TYPES = (
     MODERATION_TYPES
     | MEMBER_TYPES
@@ -115,6 +117,7 @@ KNOWN_TYPES = (
     | MESSAGE_TYPES
     | VOICE_TYPES
     | REACTION_TYPES
+    | DIRECTORY_TYPES
     | FUTURE_TYPES
 )
 # Known types that are stored and never processed: edits and reaction removals are not
@@ -138,6 +141,17 @@ REQUIRED_FIELDS: dict[str, tuple[str, ...]] = {
     "GUILD_MEMBER_ADD": ("user_id",),
     "GUILD_MEMBER_REMOVE": ("user_id",),
     "AUTO_MODERATION_ACTION_EXECUTION": ("user_id",),
+    # the directory's changes name what they change
+    "GUILD_MEMBER_UPDATE": ("user_id",),
+    "CHANNEL_CREATE": ("channel_id",),
+    "CHANNEL_UPDATE": ("channel_id",),
+    "CHANNEL_DELETE": ("channel_id",),
+    "THREAD_CREATE": ("channel_id",),
+    "THREAD_UPDATE": ("channel_id",),
+    "THREAD_DELETE": ("channel_id",),
+    "ROLE_CREATE": ("role_id",),
+    "ROLE_UPDATE": ("role_id",),
+    "ROLE_DELETE": ("role_id",),
 }
 
 

@@ -22,6 +22,7 @@ from guildstats_contract.actions import (
     MessageDeleteBulkData,
     MessageDeleteData,
 )
+from guildstats_contract.directory import DIRECTORY_SCHEMAS
 from guildstats_contract.fields import (
     AwareDatetime,
     Checked,
@@ -208,4 +209,5 @@ DATA_SCHEMAS: dict[str, type[Struct]] = {
     "COLLECTOR_HEARTBEAT": HeartbeatData,
     "GUILD_STATE": GuildStateData,
     **SNAPSHOT_SCHEMAS,  # METRICS_SNAPSHOT, MEMBER_ACTIVITY_SNAPSHOT (snapshots.py)
+    **DIRECTORY_SCHEMAS,  # GUILD_DIRECTORY and the directory's changes (directory.py)
 }

@@ -105,7 +105,7 @@ class MemberActivitySnapshotData(SnapshotPeriod, rename="camel"):
     members: list[MemberActivity] = []
 
 
-SNAPSHOT_SCHEMAS: dict[str, type[Struct]] = {
+SNAPSHOT_SCHEMAS: dict[str, type[MetricsSnapshotData | MemberActivitySnapshotData]] = {
     "METRICS_SNAPSHOT": MetricsSnapshotData,
     "MEMBER_ACTIVITY_SNAPSHOT": MemberActivitySnapshotData,
 }

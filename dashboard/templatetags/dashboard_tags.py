@@ -1,6 +1,11 @@
 from __future__ import annotations
 
+from typing import Any
+
 from django import template
+from django.utils.html import format_html
+
+from directory.selectors import short_id
 
 register = template.Library()
 
@@ -39,3 +44,39 @@ def when(value: str | None) -> str:
     if not value:
         return "—"
     return f"{value[:10]} {value[11:16]} UTC" if len(value) >= 16 else value
+
+
+@register.simple_tag
+def person(entry: dict[str, Any]) -> str:
+    """A member as people know them: avatar (or initials), display name, the id on hover and
+    copyable (``data-copy``); an id with no known name is shortened, never blank."""
+    user_id = str(entry.get("userId") or "")
+    name = entry.get("displayName")
+    avatar = entry.get("avatarUrl")
+    label = name or short_id(user_id)
+    initials = "".join(word[0] for word in str(label).split()[:2]).upper() or "?"
+    picture = (
+        format_html('<img class="avatar" src="{}" alt="" loading="lazy">', avatar)
+        if avatar
+        else format_html('<span class="avatar initials" aria-hidden="true">{}</span>', initials)
+    )
+    return format_html(
+        '<span class="who" title="{}" data-copy="{}">{}<span class="name">{}</span></span>',
+        user_id,
+        user_id,
+        picture,
+        label,
+    )
+
+
+@register.simple_tag
+def channel(entry: dict[str, Any]) -> str:
+    """``#name`` (a deleted channel struck through), the id on hover; shortened id when the
+    directory does not know it."""
+    channel_id = str(entry.get("channelId") or "")
+    name = entry.get("name")
+    label = f"#{name}" if name else short_id(channel_id)
+    css = "channel deleted" if entry.get("deleted") else "channel"
+    return format_html(
+        '<span class="{}" title="{}" data-copy="{}">{}</span>', css, channel_id, channel_id, label
+    )

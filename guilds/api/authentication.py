@@ -34,7 +34,8 @@ class ApiKeyAuthentication(BaseAuthentication):
         return self.keyword
 
 
-class ApiKeyAuthenticationScheme(OpenApiAuthenticationExtension):
+# drf-spectacular registers an extension in its untyped __init_subclass__
+class ApiKeyAuthenticationScheme(OpenApiAuthenticationExtension):  # type: ignore[no-untyped-call]
     """Documents the Bearer API key in the OpenAPI schema."""
 
     target_class = "guilds.api.authentication.ApiKeyAuthentication"

@@ -3,12 +3,13 @@ error answers (400 naming the field, 401, 404, 429) and, for exports, the CSV me
 
 from __future__ import annotations
 
-from typing import Any
+from typing import Any, is_typeddict
 
 from drf_spectacular.types import OpenApiTypes
 from drf_spectacular.utils import OpenApiParameter, OpenApiResponse
 from rest_framework import serializers
 
+from core.shapes import schema_ref
 from guilds.api.fields import SNOWFLAKE_HELP, SNOWFLAKE_PATTERN
 
 JSON, CSV = "application/json", "text/csv"
@@ -39,7 +40,7 @@ CSV_ATTACHMENT = OpenApiParameter(
 )
 
 
-class ErrorDetail(serializers.Serializer):
+class ErrorDetail(serializers.Serializer[dict[str, str]]):
     detail = serializers.CharField()
 
 
@@ -61,12 +62,17 @@ _CSV_ERROR = OpenApiResponse(
 )
 
 
-def responses(body: Any, *, csv: bool = False, codes: tuple[int, ...] = (400, 401, 404, 429)):
-    """The ``responses`` of ``extend_schema``: ``body`` on 200 and the errors in ``codes``;
-    ``csv``: each also as text/csv (the renderer chosen by ``format`` renders errors too)."""
+def responses(
+    body: Any, *, csv: bool = False, codes: tuple[int, ...] = (400, 401, 404, 429)
+) -> dict[int, Any] | dict[tuple[int, str], Any]:
+    """The ``responses`` of ``extend_schema``: ``body`` on 200 (a serializer, or a TypedDict
+    shape the view returns: core.shapes) and the errors in ``codes``; ``csv``: each also as
+    text/csv (the renderer chosen by ``format`` renders errors too)."""
+    if is_typeddict(body):
+        body = schema_ref(body)
     if not csv:
         return {200: body, **{code: _ERRORS[code] for code in codes}}
-    documented: dict[Any, Any] = {(200, JSON): body, (200, CSV): OpenApiTypes.STR}
+    documented: dict[tuple[int, str], Any] = {(200, JSON): body, (200, CSV): OpenApiTypes.STR}
     for code in codes:
         documented[(code, JSON)] = _ERRORS[code]
         documented[(code, CSV)] = _CSV_ERROR

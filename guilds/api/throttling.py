@@ -12,15 +12,23 @@ the database from one noisy caller allows that. Like DRF's, it fails open when t
 
 from __future__ import annotations
 
-from typing import Any
+from typing import TYPE_CHECKING
 
 from rest_framework.throttling import UserRateThrottle
+
+if TYPE_CHECKING:  # rest_framework.views imports this module (DEFAULT_THROTTLE_CLASSES)
+    from rest_framework.request import Request
+    from rest_framework.views import APIView
 
 
 class CountingRateThrottle(UserRateThrottle):
     scope = "user"
+    # set from the rate by SimpleRateThrottle.__init__ (DRF's stubs omit them)
+    num_requests: int
+    duration: int
+    wait_seconds: float  # set by allow_request for wait()
 
-    def allow_request(self, request: Any, view: Any) -> bool:
+    def allow_request(self, request: Request, view: APIView) -> bool:
         if self.rate is None:
             return True
         key = self.get_cache_key(request, view)

@@ -3,14 +3,19 @@ validator, the guild scope check and ``?format=`` negotiation."""
 
 from __future__ import annotations
 
+import functools
 import hashlib
+from collections.abc import Callable, Iterable, Sequence
 from functools import lru_cache
+from typing import Any
 
 from django.conf import settings
 from django.core.cache import cache
+from django.db.models import QuerySet
 from django.http import Http404, QueryDict
 from drf_spectacular.utils import extend_schema
 from rest_framework import serializers, viewsets
+from rest_framework.decorators import action
 from rest_framework.exceptions import ValidationError
 from rest_framework.negotiation import DefaultContentNegotiation
 from rest_framework.renderers import BaseRenderer
@@ -19,13 +24,14 @@ from rest_framework.response import Response
 from rest_framework.settings import api_settings
 from rest_framework.views import APIView
 
+from core.renderers import CSVRenderer, JSONRenderer
 from guilds.api.fields import parse_snowflake
-from guilds.api.openapi import responses
+from guilds.api.openapi import GUILD_PATH, responses
 from guilds.models import Guild
 from guilds.selectors import ApiKeyPrincipal, accessible_guilds, cached_guild
 
 
-def valid(serializer_class: type, data: object) -> dict:
+def valid(serializer_class: type[serializers.Serializer[None]], data: object) -> dict[str, Any]:
     """Query parameters validated by a DRF serializer: a bad value answers 400 naming the
     field (``{"field": ["reason"]}``). A query string is read as plain values (the last of a
     repeated name), so an empty parameter (``?period=``) is refused like any bad value rather
@@ -37,7 +43,8 @@ def valid(serializer_class: type, data: object) -> dict:
         data = dict(items)
     serializer = serializer_class(data=data)
     serializer.is_valid(raise_exception=True)
-    return serializer.validated_data
+    validated: dict[str, Any] = serializer.validated_data
+    return validated
 
 
 # A DRF serializer deep-copies its declared fields for every instance: validating a query took
@@ -49,10 +56,13 @@ MEMO_QUERY_CHARS = 256
 
 
 @lru_cache(maxsize=1024)
-def _valid_query(serializer_class: type, items: tuple[tuple[str, str], ...]) -> dict:
+def _valid_query(
+    serializer_class: type[serializers.Serializer[None]], items: tuple[tuple[str, str], ...]
+) -> dict[str, Any]:
     serializer = serializer_class(data=dict(items))
     serializer.is_valid(raise_exception=True)
-    return serializer.validated_data
+    validated: dict[str, Any] = serializer.validated_data
+    return validated
 
 
 def guild_in_scope(request: Request, guild_id: str) -> Guild:
@@ -75,8 +85,9 @@ class FormatNegotiation(DefaultContentNegotiation):
     value) answers 400 naming ``format``, where DRF answers 404."""
 
     def select_renderer(
-        self, request: Request, renderers: list[BaseRenderer], format_suffix: str | None = None
+        self, request: Request, renderers: Iterable[BaseRenderer], format_suffix: str | None = None
     ) -> tuple[BaseRenderer, str]:
+        renderers = list(renderers)  # read twice below
         wanted = request.query_params.get(api_settings.URL_FORMAT_OVERRIDE)
         known = [renderer.format for renderer in renderers]
         if wanted is not None and format_suffix is None and wanted not in known:
@@ -88,7 +99,47 @@ class ApiViewSet(viewsets.ViewSet):
     content_negotiation_class = FormatNegotiation
 
 
-class GuildSerializer(serializers.ModelSerializer):
+GuildMethod = Callable[..., Response]
+
+
+def guild_action(
+    *,
+    shape: Any,
+    query: type[serializers.Serializer[None]] | None = None,
+    summary: str | None = None,
+    parameters: Sequence[Any] = (),
+    csv: bool = False,
+    url_path: str | None = None,
+) -> Callable[[GuildMethod], GuildMethod]:
+    """A GET action under /api/guilds/{guildId}/…, with the preamble every one shares: the
+    guild checked in the caller's scope (404 otherwise, also for what is not an id), the query
+    validated by ``query`` (400 naming the field), and the documentation (the guild path, the
+    query's parameters, ``shape`` on 200 with the error answers; ``csv``: also text/csv). The
+    method is called as ``method(self, request, guild, query, **path)``."""
+
+    def decorate(method: GuildMethod) -> GuildMethod:
+        @functools.wraps(method)
+        def run(self: Any, request: Request, guild_id: str, **path: str) -> Response:
+            guild = guild_in_scope(request, guild_id)
+            validated = valid(query, request.query_params) if query is not None else {}
+            return method(self, request, guild, validated, **path)
+
+        options: dict[str, Any] = {"detail": False, "methods": ["get"]}
+        if url_path is not None:
+            options["url_path"] = url_path
+        if csv:
+            options["renderer_classes"] = [JSONRenderer, CSVRenderer]
+        documented = extend_schema(
+            parameters=[GUILD_PATH, *([query] if query is not None else []), *parameters],
+            responses=responses(shape, csv=csv),
+            summary=summary,
+        )
+        return documented(action(**options)(run))
+
+    return decorate
+
+
+class GuildSerializer(serializers.ModelSerializer[Guild]):
     guildId = serializers.CharField(source="guild_id")
     memberCount = serializers.IntegerField(source="member_count")
     isActive = serializers.BooleanField(source="is_active")
@@ -126,11 +177,11 @@ class GuildViewSet(ApiViewSet):
         )
 
 
-def _guild_list(guilds) -> list[dict]:
+def _guild_list(guilds: QuerySet[Guild]) -> list[dict[str, Any]]:
     return list(GuildSerializer(guilds.order_by("guild_id"), many=True).data)
 
 
-class WhoAmISerializer(serializers.Serializer):
+class WhoAmISerializer(serializers.Serializer[dict[str, str]]):
     kind = serializers.ChoiceField(choices=["apiKey", "user"])
     name = serializers.CharField()
 

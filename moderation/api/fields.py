@@ -29,7 +29,7 @@ _EPOCH_MS = re.compile(rf"[0-9]{{1,{EPOCH_MS_DIGITS}}}")
         ],
     }
 )
-class InstantField(serializers.Field):
+class InstantField(serializers.Field[datetime, object, str, object]):
     """ISO 8601 (a naive time is UTC) or epoch milliseconds, as the bot's timestamps."""
 
     HELP = "ISO 8601 date-time (UTC without an offset) or date, or epoch milliseconds"
@@ -60,6 +60,6 @@ class InstantField(serializers.Field):
         return value.isoformat()
 
 
-class PageQuery(serializers.Serializer):
+class PageQuery(serializers.Serializer[None]):
     page = IntegerField(min_value=1, max_value=PAGE_MAX, default=1)
     pageSize = IntegerField(min_value=1, max_value=100, default=20)

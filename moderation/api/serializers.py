@@ -1,5 +1,5 @@
-"""Query parameters (validated: a bad value answers 400 naming the field) and response shapes
-(for the OpenAPI schema) of the moderation API."""
+"""Query parameters of the moderation API (validated: a bad value answers 400 naming the
+field); its answers' shapes are moderation.shapes."""
 
 from __future__ import annotations
 
@@ -8,7 +8,7 @@ from typing import Any
 from drf_spectacular.utils import extend_schema_field
 from rest_framework import serializers
 
-from guilds.api.fields import SNOWFLAKE_PATTERN
+from guilds.api.fields import SNOWFLAKE_PATTERN, SnowflakeText
 from moderation.api.fields import InstantField, PageQuery, SnowflakeField
 from moderation.models import Action
 
@@ -34,11 +34,12 @@ class ActionField(serializers.CharField):
         "description": "a user id, or `system` (any case) for actions without a moderator",
     }
 )
-class ModeratorField(SnowflakeField):
-    def to_internal_value(self, data: Any) -> int | str:
+class ModeratorField(SnowflakeText):
+    # DRF's stubs fix a CharField's value as str: this one's is an id or "system"
+    def to_internal_value(self, data: Any) -> int | str:  # type: ignore[override]
         if isinstance(data, str) and data.lower() == "system":
             return "system"
-        return super().to_internal_value(data)
+        return self.snowflake(data)
 
 
 class CasesQuery(PageQuery):
@@ -55,60 +56,5 @@ class CasesQuery(PageQuery):
         return attrs
 
 
-class UserPath(serializers.Serializer):
+class UserPath(serializers.Serializer[None]):
     userId = SnowflakeField()
-
-
-# --- responses (documentation) ---------------------------------------------------------------
-class Case(serializers.Serializer):
-    caseNumber = serializers.IntegerField()
-    guildId = serializers.CharField()
-    action = serializers.ChoiceField(choices=Action.values)
-    targetUserId = serializers.CharField(allow_null=True)
-    targetUsername = serializers.CharField()
-    moderatorId = serializers.CharField(allow_null=True, help_text="null: a system action")
-    moderatorUsername = serializers.CharField()
-    reason = serializers.CharField()
-    details = serializers.DictField()
-    timestamp = serializers.DateTimeField()
-    sources = serializers.ListField(
-        child=serializers.ChoiceField(choices=("event", "audit")),
-        help_text="what reported it: its own event, its audit-log entry, or both",
-    )
-
-
-class CasePagination(serializers.Serializer):
-    total = serializers.IntegerField()
-    page = serializers.IntegerField()
-    pageSize = serializers.IntegerField()
-    totalPages = serializers.IntegerField()
-
-
-class CasePage(serializers.Serializer):
-    cases = Case(many=True)
-    pagination = CasePagination()
-
-
-class RecentCases(serializers.Serializer):
-    cases = Case(many=True)
-
-
-class Membership(serializers.Serializer):
-    firstJoinedAt = serializers.DateTimeField(allow_null=True)
-    lastJoinedAt = serializers.DateTimeField(allow_null=True)
-    leftAt = serializers.DateTimeField(allow_null=True)
-    joinCount = serializers.IntegerField()
-    rejoinCount = serializers.IntegerField()
-    leaveCount = serializers.IntegerField()
-    isPresent = serializers.BooleanField()
-    invitedBy = serializers.CharField(allow_null=True, help_text="inviter of the last join")
-    inviteCode = serializers.CharField(allow_null=True)
-
-
-class UserHistory(serializers.Serializer):
-    guildId = serializers.CharField()
-    userId = serializers.CharField()
-    cases = Case(many=True)
-    totals = serializers.DictField(child=serializers.IntegerField(), help_text="cases by action")
-    casesAsModerator = serializers.IntegerField()
-    membership = Membership(allow_null=True)

@@ -3,16 +3,17 @@ and guild scoping as the stats API (out-of-scope guilds answer 404)."""
 
 from __future__ import annotations
 
-from drf_spectacular.utils import OpenApiParameter, extend_schema
-from rest_framework.decorators import action
+from typing import Any
+
+from drf_spectacular.utils import OpenApiParameter
 from rest_framework.request import Request
 from rest_framework.response import Response
 
 from guilds.api.fields import SNOWFLAKE_HELP, SNOWFLAKE_PATTERN
-from guilds.api.openapi import GUILD_PATH, responses
-from guilds.api.views import ApiViewSet, guild_in_scope, valid
+from guilds.api.views import ApiViewSet, guild_action, valid
+from guilds.models import Guild
 from invites import selectors as invite_selectors
-from moderation import selectors
+from moderation import selectors, shapes
 from moderation.api import serializers as s
 
 USER_PATH = OpenApiParameter(
@@ -27,15 +28,10 @@ USER_PATH = OpenApiParameter(
 class ModerationViewSet(ApiViewSet):
     lookup_field = "guild_id"
 
-    @extend_schema(
-        parameters=[GUILD_PATH, s.CasesQuery],
-        responses=responses(s.CasePage),
-        summary="Moderation cases, newest first",
+    @guild_action(
+        shape=shapes.CasePage, query=s.CasesQuery, summary="Moderation cases, newest first"
     )
-    @action(detail=False, methods=["get"])
-    def cases(self, request: Request, guild_id: str) -> Response:
-        guild = guild_in_scope(request, guild_id)
-        q = valid(s.CasesQuery, request.query_params)
+    def cases(self, request: Request, guild: Guild, q: dict[str, Any]) -> Response:
         moderator = q.get("moderatorId")
         rows = selectors.case_query(
             guild.guild_id,
@@ -48,28 +44,26 @@ class ModerationViewSet(ApiViewSet):
         )
         return Response(selectors.case_page(rows, page=q["page"], page_size=q["pageSize"]))
 
-    @extend_schema(
-        parameters=[GUILD_PATH], responses=responses(s.RecentCases), summary="The latest 50 cases"
-    )
-    @action(detail=False, methods=["get"])
-    def recent(self, request: Request, guild_id: str) -> Response:
-        guild = guild_in_scope(request, guild_id)
-        return Response({"cases": selectors.recent_cases(guild.guild_id)})
+    @guild_action(shape=shapes.RecentCases, summary="The latest 50 cases")
+    def recent(self, request: Request, guild: Guild, q: dict[str, Any]) -> Response:
+        body: shapes.RecentCases = {"cases": selectors.recent_cases(guild.guild_id)}
+        return Response(body)
 
-    @extend_schema(
-        parameters=[GUILD_PATH, USER_PATH],
-        responses=responses(s.UserHistory),
+    @guild_action(
+        shape=shapes.UserHistory,
         summary="One member's case history and membership",
+        parameters=[USER_PATH],
+        url_path=r"users/(?P<user_id>[^/]+)",
     )
-    @action(detail=False, methods=["get"], url_path=r"users/(?P<user_id>[^/]+)")
-    def user(self, request: Request, guild_id: str, user_id: str) -> Response:
-        guild = guild_in_scope(request, guild_id)
+    def user(self, request: Request, guild: Guild, q: dict[str, Any], user_id: str) -> Response:
         user = valid(s.UserPath, {"userId": user_id})["userId"]
-        return Response(
-            {
-                "guildId": str(guild.guild_id),
-                "userId": str(user),
-                **selectors.user_cases(guild.guild_id, user),
-                "membership": invite_selectors.membership(guild.guild_id, user),
-            }
-        )
+        cases = selectors.user_cases(guild.guild_id, user)
+        body: shapes.UserHistory = {
+            "guildId": str(guild.guild_id),
+            "userId": str(user),
+            "cases": cases["cases"],
+            "totals": cases["totals"],
+            "casesAsModerator": cases["casesAsModerator"],
+            "membership": invite_selectors.membership(guild.guild_id, user),
+        }
+        return Response(body)

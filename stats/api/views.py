@@ -3,36 +3,34 @@ guild is in the caller's scope and call one selector; the logic lives in stats.s
 
 from __future__ import annotations
 
-from collections.abc import Callable
-from typing import Any
+from collections.abc import Callable, Mapping
+from typing import Any, TypeVar, cast
 
 from django.conf import settings
 from django.core.cache import cache
 from django.utils import timezone
-from drf_spectacular.utils import extend_schema
-from rest_framework.decorators import action
 from rest_framework.request import Request
 from rest_framework.response import Response
 
-from core.renderers import CSVRenderer, EncodedJSON, JSONRenderer, encode
-from guilds.api.openapi import CSV_ATTACHMENT, GUILD_PATH, format_param, responses
-from guilds.api.views import ApiViewSet, guild_in_scope, valid
+from core.renderers import EncodedJSON, encode
+from guilds.api.openapi import CSV_ATTACHMENT, format_param
+from guilds.api.views import ApiViewSet, guild_action
 from guilds.models import Guild
 from stats.api import serializers as s
-from stats.selectors import heatmap, members, series, totals
+from stats.selectors import heatmap, members, series, shapes, totals
+from stats.selectors.names import with_member_names
 
-MEMBER_COLUMNS = list(s.Member().fields)
-POINT_COLUMNS = list(s.ActivityPoint().fields)
+# the columns as they were, the directory's names last (spreadsheets built on them keep working)
+NAMES = list(shapes.Named.__annotations__)
+MEMBER_COLUMNS = [c for c in shapes.Member.__annotations__ if c not in NAMES] + NAMES
+POINT_COLUMNS = list(shapes.ActivityPoint.__annotations__)
 
 
 class GuildStatsViewSet(ApiViewSet):
     lookup_field = "guild_id"
 
-    @extend_schema(parameters=[GUILD_PATH, s.PeriodQuery], responses=responses(s.Dashboard))
-    @action(detail=False, methods=["get"])
-    def dashboard(self, request: Request, guild_id: str) -> Response:
-        guild = guild_in_scope(request, guild_id)
-        query = valid(s.PeriodQuery, request.query_params)
+    @guild_action(shape=shapes.Dashboard, query=s.PeriodQuery)
+    def dashboard(self, request: Request, guild: Guild, query: dict[str, Any]) -> Response:
         return Response(
             _cached(
                 ("dashboard", guild.guild_id, query["period"]),
@@ -40,19 +38,13 @@ class GuildStatsViewSet(ApiViewSet):
             )
         )
 
-    @extend_schema(
-        parameters=[
-            GUILD_PATH,
-            s.MembersQuery,
-            format_param("every matching member"),
-            CSV_ATTACHMENT,
-        ],
-        responses=responses(s.MemberPage, csv=True),
+    @guild_action(
+        shape=shapes.MemberPage,
+        query=s.MembersQuery,
+        parameters=[format_param("every matching member"), CSV_ATTACHMENT],
+        csv=True,
     )
-    @action(detail=False, methods=["get"], renderer_classes=[JSONRenderer, CSVRenderer])
-    def members(self, request: Request, guild_id: str) -> Response:
-        guild = guild_in_scope(request, guild_id)
-        q = valid(s.MembersQuery, request.query_params)
+    def members(self, request: Request, guild: Guild, q: dict[str, Any]) -> Response:
         filters = {
             "min_messages": q.get("minMessages"),
             "min_voice_minutes": q.get("minVoiceMinutes"),
@@ -66,13 +58,12 @@ class GuildStatsViewSet(ApiViewSet):
             )
 
         if request.accepted_renderer.format == "csv":  # every matching member, not one page
-            body = {
-                "header": MEMBER_COLUMNS,
-                "rows": [members.member_row(m) for m in rows().iterator()],
-            }
+            every = [members.member_row(m) for m in rows().iterator()]
+            with_member_names(guild.guild_id, every)
+            body = {"header": MEMBER_COLUMNS, "rows": every}
             return Response(body, headers={"Content-Disposition": _attachment(guild, "members")})
 
-        def page() -> dict:
+        def page() -> shapes.MemberPage:
             total = members.member_count(guild, **filters)
             return members.member_page(rows(), total=total, page=q["page"], page_size=q["pageSize"])
 
@@ -80,11 +71,8 @@ class GuildStatsViewSet(ApiViewSet):
             _cached(("members", guild.guild_id, *(f"{k}={v}" for k, v in sorted(q.items()))), page)
         )
 
-    @extend_schema(parameters=[GUILD_PATH, s.LeaderboardQuery], responses=responses(s.Leaderboard))
-    @action(detail=False, methods=["get"])
-    def leaderboard(self, request: Request, guild_id: str) -> Response:
-        guild = guild_in_scope(request, guild_id)
-        q = valid(s.LeaderboardQuery, request.query_params)
+    @guild_action(shape=shapes.Leaderboard, query=s.LeaderboardQuery)
+    def leaderboard(self, request: Request, guild: Guild, q: dict[str, Any]) -> Response:
         return Response(
             _cached(
                 ("leaderboard", guild.guild_id, q["category"], q["period"], q["limit"]),
@@ -98,22 +86,19 @@ class GuildStatsViewSet(ApiViewSet):
             )
         )
 
-    @extend_schema(parameters=[GUILD_PATH], responses=responses(s.Overview))
-    @action(detail=False, methods=["get"])
-    def overview(self, request: Request, guild_id: str) -> Response:
-        guild = guild_in_scope(request, guild_id)
+    @guild_action(shape=shapes.Overview)
+    def overview(self, request: Request, guild: Guild, q: dict[str, Any]) -> Response:
         return Response(
             _cached(("overview", guild.guild_id), lambda: totals.overview(guild, timezone.now()))
         )
 
-    @extend_schema(
-        parameters=[GUILD_PATH, s.ActivityQuery, format_param("the data points"), CSV_ATTACHMENT],
-        responses=responses(s.Activity, csv=True),
+    @guild_action(
+        shape=shapes.Activity,
+        query=s.ActivityQuery,
+        parameters=[format_param("the data points"), CSV_ATTACHMENT],
+        csv=True,
     )
-    @action(detail=False, methods=["get"], renderer_classes=[JSONRenderer, CSVRenderer])
-    def activity(self, request: Request, guild_id: str) -> Response:
-        guild = guild_in_scope(request, guild_id)
-        q = valid(s.ActivityQuery, request.query_params)
+    def activity(self, request: Request, guild: Guild, q: dict[str, Any]) -> Response:
         body = _cached(
             ("activity", guild.guild_id, q["period"], q["granularity"]),
             lambda: series.activity(
@@ -128,11 +113,8 @@ class GuildStatsViewSet(ApiViewSet):
             )
         return Response(body)
 
-    @extend_schema(parameters=[GUILD_PATH, s.HeatmapQuery], responses=responses(s.Heatmap))
-    @action(detail=False, methods=["get"])
-    def heatmap(self, request: Request, guild_id: str) -> Response:
-        guild = guild_in_scope(request, guild_id)
-        q = valid(s.HeatmapQuery, request.query_params)
+    @guild_action(shape=shapes.Heatmap, query=s.HeatmapQuery)
+    def heatmap(self, request: Request, guild: Guild, q: dict[str, Any]) -> Response:
         return Response(
             _cached(
                 ("heatmap", guild.guild_id, q["period"]),
@@ -141,7 +123,10 @@ class GuildStatsViewSet(ApiViewSet):
         )
 
 
-def _cached(key: tuple, compute: Callable[[], dict]) -> dict | EncodedJSON:
+Answer = TypeVar("Answer", bound=Mapping[str, object])
+
+
+def _cached(key: tuple[object, ...], compute: Callable[[], Answer]) -> Answer | EncodedJSON:
     """Dashboards are read far more often than they change: every JSON answer (dashboard,
     leaderboard, overview, member pages, activity, heatmap) is served from the cache (Redis
     when configured) for API_CACHE_SECONDS, within the 60 s of staleness allowed; 0 turns it
@@ -154,7 +139,8 @@ def _cached(key: tuple, compute: Callable[[], dict]) -> dict | EncodedJSON:
         return compute()
     name = "api:" + ":".join(str(part) for part in key)
     found = cache.get_or_set(name, lambda: encode(compute()), timeout=settings.API_CACHE_SECONDS)
-    return EncodedJSON(found) if isinstance(found, bytes) else found
+    # not bytes: an answer cached as a dict, built by the same ``compute``
+    return EncodedJSON(found) if isinstance(found, bytes) else cast(Answer, found)
 
 
 def _attachment(guild: Guild, what: str) -> str:

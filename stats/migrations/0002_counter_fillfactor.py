@@ -5,18 +5,20 @@ change and its page has room, an update writes no index entries. SQLite has no s
 """
 
 from django.db import migrations
+from django.db.backends.base.schema import BaseDatabaseSchemaEditor
+from django.db.migrations.state import StateApps
 
 COUNTER_TABLES = ("member_stats", "member_daily_stats", "channel_daily_stats", "voice_sessions")
 
 
-def set_fillfactor(apps, schema_editor):
+def set_fillfactor(apps: StateApps, schema_editor: BaseDatabaseSchemaEditor) -> None:
     if schema_editor.connection.vendor != "postgresql":
         return
     for table in COUNTER_TABLES:
         schema_editor.execute(f"ALTER TABLE {table} SET (fillfactor = 70)")
 
 
-def reset_fillfactor(apps, schema_editor):
+def reset_fillfactor(apps: StateApps, schema_editor: BaseDatabaseSchemaEditor) -> None:
     if schema_editor.connection.vendor != "postgresql":
         return
     for table in COUNTER_TABLES:

@@ -5,11 +5,13 @@ does not accept, so it is made on PostgreSQL only, outside the model state.
 """
 
 from django.db import migrations, models
+from django.db.backends.base.schema import BaseDatabaseSchemaEditor
+from django.db.migrations.state import StateApps
 
 LAST_SEEN_INDEX = "member_stats_last_seen"
 
 
-def create_last_seen_index(apps, schema_editor):
+def create_last_seen_index(apps: StateApps, schema_editor: BaseDatabaseSchemaEditor) -> None:
     if schema_editor.connection.vendor == "postgresql":
         schema_editor.execute(
             f"CREATE INDEX IF NOT EXISTS {LAST_SEEN_INDEX} "
@@ -17,7 +19,7 @@ def create_last_seen_index(apps, schema_editor):
         )
 
 
-def drop_last_seen_index(apps, schema_editor):
+def drop_last_seen_index(apps: StateApps, schema_editor: BaseDatabaseSchemaEditor) -> None:
     if schema_editor.connection.vendor == "postgresql":
         schema_editor.execute(f"DROP INDEX IF EXISTS {LAST_SEEN_INDEX}")
 

@@ -2,9 +2,11 @@
 
 import timescale.db.models.fields
 from django.db import migrations
+from django.db.backends.base.schema import BaseDatabaseSchemaEditor
+from django.db.migrations.state import StateApps
 
 
-def configure_compression(apps, schema_editor):
+def configure_compression(apps: StateApps, schema_editor: BaseDatabaseSchemaEditor) -> None:
     """TimescaleDB only: compressed chunks segmented by guild (a no-op elsewhere)."""
     from core import timescale
 

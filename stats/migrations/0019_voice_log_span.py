@@ -8,11 +8,13 @@ no such index: its reference engine reads the sessions through the ORM.
 """
 
 from django.db import migrations
+from django.db.backends.base.schema import BaseDatabaseSchemaEditor
+from django.db.migrations.state import StateApps
 
 SPAN = "tstzrange(started_at, greatest(started_at, ended_at), '[]')"
 
 
-def create_index(apps, schema_editor):
+def create_index(apps: StateApps, schema_editor: BaseDatabaseSchemaEditor) -> None:
     if schema_editor.connection.vendor != "postgresql":
         return
     schema_editor.execute(
@@ -21,7 +23,7 @@ def create_index(apps, schema_editor):
     )
 
 
-def drop_index(apps, schema_editor):
+def drop_index(apps: StateApps, schema_editor: BaseDatabaseSchemaEditor) -> None:
     if schema_editor.connection.vendor != "postgresql":
         return
     schema_editor.execute("DROP INDEX CONCURRENTLY IF EXISTS voice_log_span")

@@ -5,7 +5,7 @@ from __future__ import annotations
 
 from collections.abc import Callable, Sequence
 from dataclasses import dataclass
-from datetime import UTC, datetime, timedelta
+from datetime import UTC, date, datetime, timedelta, tzinfo
 
 from guildstats_contract.ids import EPOCH
 
@@ -46,7 +46,9 @@ def ceil_time(moment: datetime, step: timedelta) -> datetime:
     return floor if floor == moment else floor + step
 
 
-def bucket_bounds(granularity: Granularity, moment: datetime, zone) -> tuple[datetime, datetime]:
+def bucket_bounds(
+    granularity: Granularity, moment: datetime, zone: tzinfo
+) -> tuple[datetime, datetime]:
     """The bucket of ``granularity`` containing ``moment`` for a guild in ``zone``."""
     if granularity.size is not None:
         start = floor_time(moment, granularity.size)
@@ -55,5 +57,5 @@ def bucket_bounds(granularity: Granularity, moment: datetime, zone) -> tuple[dat
     return _midnight(day, zone), _midnight(day + timedelta(days=1), zone)
 
 
-def _midnight(day, zone) -> datetime:
+def _midnight(day: date, zone: tzinfo) -> datetime:
     return datetime.combine(day, datetime.min.time(), zone).astimezone(UTC)

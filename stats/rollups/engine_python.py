@@ -23,6 +23,7 @@ from collections.abc import Sequence
 from dataclasses import dataclass, field
 from datetime import datetime
 from typing import TYPE_CHECKING, Any
+from zoneinfo import ZoneInfo
 
 from django.db import connection
 from guildstats_contract.events import COVERAGE_TYPES
@@ -69,7 +70,7 @@ def compute(
 
 def preview(
     after: datetime, until: datetime, now: datetime, guild_ids: Sequence[int]
-) -> list[tuple]:
+) -> list[engine_sql.PreviewRow]:
     """The 5-minute buckets ending in (after, until] of ``guild_ids``, computed but not stored:
     (guild, start, end, messages, voice seconds, reactions, unique active users), by start.
     PostgreSQL computes them with the SQL engine's statement (read only)."""
@@ -210,7 +211,7 @@ def compute_in_python(
         )
     )
 
-    def zone(guild_id: int):
+    def zone(guild_id: int) -> ZoneInfo:
         return deltas.settings.get(guild_id, DEFAULT_COUNTING).tz
 
     buckets: dict[tuple[int, datetime, datetime], GuildBucket] = defaultdict(GuildBucket)
@@ -282,7 +283,9 @@ def compute_in_python(
     return [snapshot for snapshot in made if snapshot is not None]
 
 
-def _sessions(lo: datetime, until: datetime, now: datetime) -> list[tuple]:
+def _sessions(
+    lo: datetime, until: datetime, now: datetime
+) -> list[tuple[int, int, int, datetime, datetime]]:
     """(guild, user, channel, start, end) of sessions overlapping [lo, until); an open one
     runs up to now, and never past the cap."""
     closed = VoiceSessionLog.objects.filter(started_at__lt=until, ended_at__gt=lo).values_list(

@@ -21,7 +21,7 @@ from __future__ import annotations
 
 from collections.abc import Sequence
 from datetime import datetime, timedelta
-from typing import TYPE_CHECKING
+from typing import TYPE_CHECKING, TypeAlias
 
 from django.db import connection, transaction
 from guildstats_contract.events import COVERAGE_TYPES
@@ -33,7 +33,15 @@ from stats.rollups.buckets import FIVE_MIN as FIVE_MIN_GRANULARITY
 from stats.services.voice import session_cap
 
 if TYPE_CHECKING:
+    from django.db.backends.utils import CursorWrapper
+
     from stats.rollups.buckets import Granularity
+
+# django-stubs' parameter type lacks timedelta (``cap``), which psycopg sends as an interval:
+# hence the ignores on ``execute``
+Params: TypeAlias = dict[str, datetime | timedelta | str | list[int] | list[str]]
+# (guild, start, end, messages, voice seconds, reactions, unique active users)
+PreviewRow: TypeAlias = tuple[int, datetime, datetime, int, int, int, int]
 
 # Whole seconds since the epoch, instants rounded half up at millisecond precision: the same
 # arithmetic as stats.services.counting.second_mark.
@@ -59,7 +67,7 @@ def compute(
     guild_ids: Sequence[int] | None,
 ) -> int:
     """Insert the snapshots of the buckets ending in (after, until]; return the row count."""
-    params = {
+    params: Params = {
         "lo": after if granularity.size is not None else after - granularity.longest,
         "after": after,
         "until": until,
@@ -79,22 +87,22 @@ def compute(
             cursor.execute(
                 f"DELETE FROM rollup_parts p WHERE p.bucket_start >= %(after)s "
                 f"AND p.bucket_start < %(until)s{only.format(a='p')}",
-                params,
+                params,  # type: ignore[arg-type]
             )
             statement = _from_events(granularity, only)
         else:
             statement = _from_parts(granularity, only)
-        cursor.execute(statement + assembly(write_parts=from_events), params)
-        return cursor.rowcount
+        cursor.execute(statement + assembly(write_parts=from_events), params)  # type: ignore[arg-type]
+        return int(cursor.rowcount)
 
 
 def preview(
     after: datetime, until: datetime, now: datetime, guild_ids: Sequence[int]
-) -> list[tuple]:
+) -> list[PreviewRow]:
     """The 5-minute buckets ending in (after, until] of ``guild_ids``, computed as ``compute``
     would store them but only read: (guild, start, end, messages, voice seconds, reactions,
     unique active users) per bucket (the live chart's stretch the fill has not reached)."""
-    params = {
+    params: Params = {
         # the buckets ending in (after, until] are those starting in [floor(after), floor(until))
         "after": EPOCH + (after - EPOCH) // PART_SIZE * PART_SIZE,
         "until": EPOCH + (until - EPOCH) // PART_SIZE * PART_SIZE,
@@ -113,11 +121,12 @@ FROM buckets ORDER BY bstart"""
     )
     with transaction.atomic(), connection.cursor() as cursor:
         _tune(cursor)
-        cursor.execute(statement, params)
-        return cursor.fetchall()
+        cursor.execute(statement, params)  # type: ignore[arg-type]
+        rows: list[PreviewRow] = cursor.fetchall()
+        return rows
 
 
-def _tune(cursor) -> None:
+def _tune(cursor: CursorWrapper) -> None:
     """Settings for the rest of the transaction, in one round trip (the live preview runs on
     every cold read of an activity series): work_mem for in-memory aggregation over a range's
     few hundred thousand rows; no JIT and no merge joins, because the planner's row estimates
@@ -149,7 +158,12 @@ PART_SIZE = timedelta(minutes=5)
 
 
 def _settings(only: str) -> str:
-    """The guilds' counting settings (only the chosen guilds' when ``only`` names some)."""
+    """The guilds' counting settings (only the chosen guilds' when ``only`` names some).
+
+    These CTEs mirror the counting rules of ``stats.services.rules`` in SQL (bots counted only
+    where ``count_bots``; excluded channels; the guild's zone for local days): the Python engine
+    uses the rules themselves, and tests/stats/rollups/test_rollup_engines.py holds the two
+    engines to the same snapshots."""
     return f"""
 settings AS (
   SELECT g.guild_id, g.count_bots,

@@ -36,6 +36,7 @@ from django.db import connection, transaction
 from django.db.models import Min, Q
 from django.utils import timezone
 from guildstats_contract.events import SNAPSHOT_TYPES, STATE_TYPES, VOICE_TYPES
+from guildstats_contract.ids import EPOCH
 
 from core.sql import session_lock
 from guilds.selectors import counting_settings
@@ -43,7 +44,6 @@ from pipeline.models import Event
 from stats.models import FillState, MetricsSnapshot, StaleBucket
 from stats.rollups import engine_python
 from stats.rollups.buckets import (
-    EPOCH,
     FIVE_MIN,
     FIVE_MINUTES,
     GRANULARITIES,
@@ -295,9 +295,9 @@ def refresh_stale_buckets(
                 with transaction.atomic():
                     _replace(granularity, after, until, compute, now, [guild_id])
                 refreshed += count
-    for start in range(0, len(stale), 500):
+    for offset in range(0, len(stale), 500):
         done = Q()
-        for guild_id, period_start, marked in stale[start : start + 500]:
+        for guild_id, period_start, marked in stale[offset : offset + 500]:
             done |= Q(guild_id=guild_id, period_start=period_start, marked_at=marked)
         StaleBucket.objects.filter(done).delete()
     return refreshed

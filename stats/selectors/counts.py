@@ -5,6 +5,7 @@ from __future__ import annotations
 
 from datetime import date, datetime, timedelta
 from itertools import pairwise
+from typing import TypedDict, cast
 from zoneinfo import ZoneInfo
 
 from django.conf import settings
@@ -17,6 +18,7 @@ from stats.models import (
     MemberStats,
 )
 from stats.selectors.periods import Window
+from stats.services.rules import counted_rows
 
 TICK = timedelta(microseconds=1)
 
@@ -26,8 +28,7 @@ def minutes(seconds: int | None) -> int:
 
 
 def counted_members(guild: Guild) -> QuerySet[MemberStats]:
-    rows = MemberStats.objects.filter(guild_id=guild.guild_id)
-    return rows if guild.count_bots else rows.filter(is_bot=False)
+    return counted_rows(MemberStats.objects.filter(guild_id=guild.guild_id), guild)
 
 
 def member_days(guild: Guild, win: Window) -> QuerySet[MemberDailyStats]:
@@ -62,14 +63,29 @@ def active_members(guild: Guild, win: Window, now: datetime) -> int:
         return counted_members(guild).filter(MEMBER_ACTIVE).count()
     if win.last_day >= now.astimezone(win.zone).date():
         return counted_members(guild).filter(last_seen__gte=win.start).count()
-    return cache.get_or_set(
-        active_key(guild, win.first_day, win.last_day),
-        lambda: member_days(guild, win).filter(ACTIVE).values("user_id").distinct().count(),
-        timeout=input_max_age(),
+    # the stubs allow None: Django answers the count it computed even when the cache fails
+    return cast(
+        int,
+        cache.get_or_set(
+            active_key(guild, win.first_day, win.last_day),
+            lambda: member_days(guild, win).filter(ACTIVE).values("user_id").distinct().count(),
+            timeout=input_max_age(),
+        ),
     )
 
 
-def member_totals(guild: Guild, win: Window) -> QuerySet:
+class MemberTotals(TypedDict):
+    """A row of ``member_totals`` (a sum is None over no rows)."""
+
+    user_id: int
+    messages: int | None
+    voice: int | None
+    reactions: int | None
+
+
+def member_totals(
+    guild: Guild, win: Window
+) -> QuerySet[MemberStats | MemberDailyStats, MemberTotals]:
     """Per member (user_id, messages, voice_seconds, reactions) for the window, as a queryset."""
     if win.first_day is None:
         return (

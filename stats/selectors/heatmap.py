@@ -3,9 +3,8 @@
 from __future__ import annotations
 
 from datetime import datetime
-from typing import Any
 
-from core.times import iso
+from core.times import instant
 from guilds.models import Guild
 from guilds.selectors import zone_of
 from stats.selectors.counts import minutes
@@ -18,11 +17,12 @@ from stats.selectors.series import (
     compose,
     series_first_day,
 )
+from stats.selectors.shapes import Heatmap, HeatmapPeriod
 
-HEATMAP_PERIODS = ("week", "month", "all")
+HEATMAP_PERIODS: tuple[HeatmapPeriod, ...] = ("week", "month", "all")
 
 
-def heatmap(guild: Guild, *, period: str, now: datetime) -> dict[str, Any]:
+def heatmap(guild: Guild, *, period: HeatmapPeriod, now: datetime) -> Heatmap:
     """Activity by local day of the week (ISO: 1 = Monday) and local hour, over the period.
 
     Hourly rows where an hour of the guild's zone is a UTC hour; 5-minute rows for the current
@@ -52,8 +52,8 @@ def heatmap(guild: Guild, *, period: str, now: datetime) -> dict[str, Any]:
         "guildId": str(guild.guild_id),
         "period": period,
         "timezone": zone.key,
-        "periodStart": iso(start),
-        "periodEnd": iso(end),
+        "periodStart": instant(start),
+        "periodEnd": instant(end),
         "cells": [
             {
                 "dayOfWeek": day,

@@ -4,21 +4,32 @@ value (whole voice minutes), so equal scores share a rank."""
 from __future__ import annotations
 
 from datetime import datetime, timedelta
-from typing import Any
 
 from django.db.models import BigIntegerField, F, QuerySet, Value
 from django.db.models.functions import Cast, Coalesce
 
+from core.pagination import page_of
 from core.registry import registry
-from core.times import iso
+from core.times import instant, iso
 from guilds.models import Guild
 from guilds.selectors import zone_of
 from stats.models import (
     MemberStats,
 )
 from stats.selectors.counts import member_totals, minutes
+from stats.selectors.names import with_member_names
 from stats.selectors.periods import window
+from stats.selectors.shapes import (
+    Badge,
+    Category,
+    Leaderboard,
+    LeaderboardEntry,
+    Member,
+    MemberPage,
+    Period,
+)
 from stats.selectors.summaries import ranked, summaries
+from stats.services.rules import bots_hidden, counted_rows
 
 SORT_FIELDS = {
     "messages": "total_messages",
@@ -26,7 +37,7 @@ SORT_FIELDS = {
     "reactions": "total_reactions_given",
     "lastSeen": "last_seen",
 }
-BADGES = {1: "gold", 2: "silver", 3: "bronze"}
+BADGES: dict[int, Badge] = {1: "gold", 2: "silver", 3: "bronze"}
 
 
 def member_query(
@@ -47,8 +58,7 @@ def member_query(
         active_only=active_only,
         now=now,
     )
-    if not guild.count_bots:
-        rows = rows.filter(is_bot=False)
+    rows = counted_rows(rows, guild)
     column = F(SORT_FIELDS[sort_by])
     # only last_seen can be null; NULLS LAST on the NOT NULL counters would stop PostgreSQL
     # from reading the (guild, total_messages DESC, user_id) index in order
@@ -97,7 +107,8 @@ def member_count(
     if min_messages is None and min_voice_minutes is None and not active_only:
         summary = summaries(guild, [window("all", zone_of(guild.timezone), now)], now)
         if "all" in summary and "members" in summary["all"]:
-            return summary["all"]["members"]
+            members: int = summary["all"]["members"]
+            return members
     rows = _filtered_members(
         guild,
         min_messages=min_messages,
@@ -106,26 +117,23 @@ def member_count(
         now=now,
     )
     total = rows.count()
-    return total if guild.count_bots else total - rows.filter(is_bot=True).count()
+    return total - rows.filter(is_bot=True).count() if bots_hidden(guild) else total
 
 
 def member_page(
     rows: QuerySet[MemberStats], *, total: int, page: int, page_size: int
-) -> dict[str, Any]:
-    offset = (page - 1) * page_size
-    return {
-        "members": [member_row(m) for m in rows[offset : offset + page_size]],
-        "pagination": {
-            "total": total,
-            "page": page,
-            "pageSize": page_size,
-            "totalPages": (total + page_size - 1) // page_size,
-        },
-    }
+) -> MemberPage:
+    found, pagination = page_of(rows, page=page, page_size=page_size, total=total, row=member_row)
+    if found:
+        with_member_names(int(found[0]["guildId"]), found)
+    return {"members": found, "pagination": pagination}
 
 
-def member_row(m: MemberStats) -> dict[str, Any]:
-    return {
+def member_row(m: MemberStats) -> Member:
+    return {  # names: with_member_names
+        "displayName": None,
+        "username": None,
+        "avatarUrl": None,
         "userId": str(m.user_id),
         "guildId": str(m.guild_id),
         "totalMessages": m.total_messages,
@@ -141,8 +149,8 @@ def member_row(m: MemberStats) -> dict[str, Any]:
 
 
 def leaderboard(
-    guild: Guild, *, category: str, period: str, limit: int, now: datetime
-) -> dict[str, Any]:
+    guild: Guild, *, category: Category, period: Period, limit: int, now: datetime
+) -> Leaderboard:
     win = window(period, zone_of(guild.timezone), now)
     summary = summaries(guild, [win], now).get(period)
     if summary:
@@ -165,11 +173,15 @@ def leaderboard(
             .order_by(F("score").desc(), "user_id")
             .values("user_id", "messages", "voice", "reactions", "score")[:limit]
         )
-    entries, rank, previous_score = [], 0, None
+    entries: list[LeaderboardEntry] = []
+    rank, previous_score = 0, None
     for position, row in enumerate(rows, start=1):
         if row["score"] != previous_score:
             rank, previous_score = position, row["score"]
-        entry = {
+        entry: LeaderboardEntry = {
+            "displayName": None,
+            "username": None,
+            "avatarUrl": None,
             "rank": rank,
             "userId": str(row["user_id"]),
             "score": row["score"],
@@ -180,10 +192,11 @@ def leaderboard(
         if rank in BADGES:
             entry["badge"] = BADGES[rank]
         entries.append(entry)
+    with_member_names(guild.guild_id, entries)
     return {
         "guildId": str(guild.guild_id),
         "category": category,
         "period": period,
         "entries": entries,
-        "updatedAt": iso(now),
+        "updatedAt": instant(now),
     }

@@ -11,13 +11,15 @@ from dataclasses import dataclass
 from datetime import UTC, date, datetime, time, timedelta
 from zoneinfo import ZoneInfo
 
-PERIOD_DAYS = {"today": 1, "week": 7, "month": 30}
-PERIODS = (*PERIOD_DAYS, "all")
+from stats.selectors.shapes import Granularity, Period
+
+PERIOD_DAYS: dict[Period, int] = {"today": 1, "week": 7, "month": 30}
+PERIODS: tuple[Period, ...] = (*PERIOD_DAYS, "all")
 
 
 @dataclass(frozen=True)
 class Window:
-    period: str
+    period: Period
     first_day: date | None  # None: all time
     last_day: date
     zone: ZoneInfo
@@ -30,6 +32,12 @@ class Window:
     def end(self) -> datetime:
         return _midnight(self.last_day + timedelta(days=1), self.zone)
 
+    def days(self) -> tuple[date, date]:
+        """The first and last day of a window that has a first day (every period but "all")."""
+        if self.first_day is None:
+            raise ValueError("all time has no first day")
+        return self.first_day, self.last_day
+
     def previous(self) -> Window | None:
         if self.first_day is None:
             return None
@@ -38,7 +46,7 @@ class Window:
         return Window(self.period, last - timedelta(days=length - 1), last, self.zone)
 
 
-def window(period: str, zone: ZoneInfo, now: datetime) -> Window:
+def window(period: Period, zone: ZoneInfo, now: datetime) -> Window:
     today = now.astimezone(zone).date()
     if period == "all":
         return Window(period, None, today, zone)
@@ -55,7 +63,9 @@ QUARTER_HOUR = timedelta(minutes=15)
 HOUR = timedelta(hours=1)
 
 
-def boundaries(granularity: str, first_day: date, last_day: date, zone: ZoneInfo) -> list[datetime]:
+def boundaries(
+    granularity: Granularity, first_day: date, last_day: date, zone: ZoneInfo
+) -> list[datetime]:
     """Starts of the points of a series over whole local days, plus its end (UTC instants).
 
     ``hour``: every local hour start, found by scanning the days in quarter hours (every UTC

@@ -15,7 +15,7 @@ from django.db import connection
 from django.db.models import Min
 from django.db.models.expressions import RawSQL
 
-from core.times import iso
+from core.times import instant
 from guilds.models import Guild
 from guilds.selectors import coverage, zone_of
 from stats.models import FillState, MetricsSnapshot
@@ -30,11 +30,12 @@ from stats.selectors.counts import (
     span_key,
 )
 from stats.selectors.periods import Window, boundaries, window
+from stats.selectors.shapes import Activity, Granularity, Period
 from stats.selectors.summaries import summaries
 
 # --- activity series and heatmap: read from the snapshots, never from raw events ---------------
 
-GRANULARITIES = ("hour", "day", "week")
+GRANULARITIES: tuple[Granularity, ...] = ("hour", "day", "week")
 FIVE_MINUTES = MetricsSnapshot.FIVE_MINUTES
 HOURLY = MetricsSnapshot.HOURLY
 DAILY = MetricsSnapshot.DAILY
@@ -105,7 +106,9 @@ def _from_epoch(seconds: int) -> datetime:
 PROVISIONAL_LIMIT = timedelta(hours=1)
 
 
-def provisional_buckets(guild_id: int, start: datetime, end: datetime, now: datetime) -> list:
+def provisional_buckets(
+    guild_id: int, start: datetime, end: datetime, now: datetime
+) -> list[Bucket]:
     """The 5-minute buckets of [start, end) after the fill's watermark, up to ``now``: computed
     for this guild by the rollups' engine (``preview``: the SQL statement on PostgreSQL, the
     reference elsewhere), not stored."""
@@ -209,7 +212,7 @@ def series_first_day(guild: Guild, win: Window) -> date:
     return win.last_day if first is None else min(first.astimezone(win.zone).date(), win.last_day)
 
 
-def activity(guild: Guild, *, period: str, granularity: str, now: datetime) -> dict[str, Any]:
+def activity(guild: Guild, *, period: Period, granularity: Granularity, now: datetime) -> Activity:
     """A zero-filled time series of the guild's activity in its time zone (seed 000 §8.5).
 
     Sums come from the snapshots (daily rows, hourly rows, 5-minute rows, see ``compose``).
@@ -268,11 +271,11 @@ def activity(guild: Guild, *, period: str, granularity: str, now: datetime) -> d
         "period": period,
         "granularity": granularity,
         "timezone": zone.key,
-        "periodStart": iso(start),
-        "periodEnd": iso(end),
+        "periodStart": instant(start),
+        "periodEnd": instant(end),
         "dataPoints": [
             {
-                "timestamp": iso(edges[at]),
+                "timestamp": instant(edges[at]),
                 "totalMessages": messages,
                 "totalVoiceMinutes": minutes(voice),
                 "totalReactions": reactions,

@@ -25,11 +25,14 @@ from stats.selectors.counts import (
     span_key,
 )
 from stats.selectors.periods import Window, boundaries, window
+from stats.selectors.shapes import Category, Granularity, Period
 
 # --- period summaries: precomputed rankings of big guilds ------------------------------------
 
 SUMMARY_TOP = 100  # the largest leaderboard limit
-CATEGORIES = ("messages", "voice", "reactions", "overall")
+CATEGORIES: tuple[Category, ...] = ("messages", "voice", "reactions", "overall")
+# the points whose distinct active members a summary holds (``activeBySpan``)
+SPAN_GRANULARITIES: tuple[Granularity, ...] = ("day", "week")
 
 
 def summaries(guild: Guild, windows: list[Window], now: datetime) -> dict[str, dict[str, Any]]:
@@ -37,7 +40,7 @@ def summaries(guild: Guild, windows: list[Window], now: datetime) -> dict[str, d
 
     A row is used only if it was computed less than ``input_max_age()`` ago for the same days (a
     summary computed before local midnight describes yesterday's windows)."""
-    wanted = {win.period: win for win in windows}
+    wanted: dict[str, Window] = {win.period: win for win in windows}
     rows = PeriodSummary.objects.filter(
         guild_id=guild.guild_id,
         period__in=list(wanted),
@@ -50,7 +53,7 @@ def summaries(guild: Guild, windows: list[Window], now: datetime) -> dict[str, d
     }
 
 
-def score(category: str, messages: int, voice: int, reactions: int) -> int:
+def score(category: Category, messages: int, voice: int, reactions: int) -> int:
     """A leaderboard score, as the live query computes it (voice in rounded minutes)."""
     if category == "messages":
         return messages
@@ -61,7 +64,7 @@ def score(category: str, messages: int, voice: int, reactions: int) -> int:
     return messages + minutes(voice) + reactions
 
 
-def ranked(rows: list[list[int]], category: str = "messages") -> list[dict[str, int]]:
+def ranked(rows: list[list[int]], category: Category = "messages") -> list[dict[str, int]]:
     """Summary rows ``[user_id, messages, voice seconds, reactions]`` as the live queries'."""
     return [
         {
@@ -75,7 +78,7 @@ def ranked(rows: list[list[int]], category: str = "messages") -> list[dict[str, 
     ]
 
 
-def compute_summary(guild: Guild, period: str, now: datetime) -> tuple[Window, dict[str, Any]]:
+def compute_summary(guild: Guild, period: Period, now: datetime) -> tuple[Window, dict[str, Any]]:
     """Every member's figures of the period, read once (the same queryset as the live answers)
     and reduced to what the API shows: the first SUMMARY_TOP members in the order of the
     dashboard/overview (messages, ties by user id, zeros included) and of each leaderboard
@@ -101,10 +104,8 @@ def compute_summary(guild: Guild, period: str, now: datetime) -> tuple[Window, d
         data["previousActiveUsers"] = active_members(guild, previous, now)
         spans = {
             (first, last)
-            for granularity in ("day", "week")
-            for first, last in day_spans(
-                boundaries(granularity, win.first_day, win.last_day, win.zone), win.zone
-            )
+            for granularity in SPAN_GRANULARITIES
+            for first, last in day_spans(boundaries(granularity, *win.days(), win.zone), win.zone)
         }
         data["activeBySpan"] = {
             span_key(first, last): count

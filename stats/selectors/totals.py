@@ -6,11 +6,10 @@ from __future__ import annotations
 
 from dataclasses import dataclass
 from datetime import datetime
-from typing import Any
 
 from django.db.models import Sum
 
-from core.times import iso
+from core.times import instant, iso
 from guilds.models import Guild
 from guilds.selectors import period_coverage, zone_of
 from stats.models import (
@@ -22,7 +21,16 @@ from stats.selectors.counts import (
     member_totals,
     minutes,
 )
-from stats.selectors.periods import Window, window
+from stats.selectors.names import with_channel_names, with_member_names
+from stats.selectors.periods import Window, midnight, window
+from stats.selectors.shapes import (
+    Dashboard,
+    Overview,
+    OverviewMember,
+    Period,
+    PeriodTotals,
+    TopChannel,
+)
 from stats.selectors.summaries import ranked, summaries
 
 
@@ -57,13 +65,13 @@ def change_percent(current: int, previous: int | None) -> float | None:
     return round((current - previous) / previous * 100, 1)
 
 
-def dashboard(guild: Guild, period: str, now: datetime) -> dict[str, Any]:
+def dashboard(guild: Guild, period: Period, now: datetime) -> Dashboard:
     win = window(period, zone_of(guild.timezone), now)
     summary = summaries(guild, [win], now).get(period)
-    current = totals(guild, win, now, summary and summary["activeUsers"])
+    current = totals(guild, win, now, summary["activeUsers"] if summary else None)
     previous_window = win.previous()
     previous = (
-        totals(guild, previous_window, now, summary and summary["previousActiveUsers"])
+        totals(guild, previous_window, now, summary["previousActiveUsers"] if summary else None)
         if previous_window
         else None
     )
@@ -72,23 +80,28 @@ def dashboard(guild: Guild, period: str, now: datetime) -> dict[str, Any]:
         if summary
         else member_totals(guild, win).order_by("-messages", "user_id")[:3]
     )
-    return {
+    body: Dashboard = {
         "guildId": str(guild.guild_id),
         "period": period,
         "totalMessages": current.messages,
         "totalVoiceMinutes": minutes(current.voice_seconds),
         "totalReactions": current.reactions,
         "uniqueActiveUsers": current.active_users,
-        "messagesChange": change_percent(current.messages, previous and previous.messages),
+        "messagesChange": change_percent(current.messages, previous.messages if previous else None),
         "voiceMinutesChange": change_percent(
-            minutes(current.voice_seconds), previous and minutes(previous.voice_seconds)
+            minutes(current.voice_seconds), minutes(previous.voice_seconds) if previous else None
         ),
-        "reactionsChange": change_percent(current.reactions, previous and previous.reactions),
+        "reactionsChange": change_percent(
+            current.reactions, previous.reactions if previous else None
+        ),
         "activeUsersChange": change_percent(
-            current.active_users, previous and previous.active_users
+            current.active_users, previous.active_users if previous else None
         ),
         "topMembers": [
             {
+                "displayName": None,
+                "username": None,
+                "avatarUrl": None,
                 "userId": str(row["user_id"]),
                 "totalMessages": row["messages"] or 0,
                 "totalVoiceMinutes": minutes(row["voice"]),
@@ -97,25 +110,29 @@ def dashboard(guild: Guild, period: str, now: datetime) -> dict[str, Any]:
             if row["messages"]
         ],
         "periodStart": iso(win.start),
-        "periodEnd": iso(win.end),
+        "periodEnd": instant(win.end),
         "coverage": period_coverage(guild.guild_id, win.start, win.end, now),
     }
+    with_member_names(guild.guild_id, body["topMembers"])
+    return body
 
 
-def overview(guild: Guild, now: datetime) -> dict[str, Any]:
+def overview(guild: Guild, now: datetime) -> Overview:
     """Seed 001's overview: today/week/month totals, top channels and members of the week."""
     zone = zone_of(guild.timezone)
-    body: dict[str, Any] = {"guildId": str(guild.guild_id)}
-    windows = {period: window(period, zone, now) for period in ("today", "week", "month")}
+    periods: tuple[Period, ...] = ("today", "week", "month")
+    windows = {period: window(period, zone, now) for period in periods}
     summary = summaries(guild, list(windows.values()), now)
-    month = windows["month"]
+    month_first, month_last = windows["month"].days()
     days = list(  # the month's days serve all three windows: one query
         GuildDailyStats.objects.filter(
-            guild_id=guild.guild_id, day__gte=month.first_day, day__lte=month.last_day
+            guild_id=guild.guild_id, day__gte=month_first, day__lte=month_last
         ).values_list("day", "messages", "voice_seconds", "reactions")
     )
+    period_totals: dict[Period, PeriodTotals] = {}
     for period, win in windows.items():
-        inside = [row for row in days if win.first_day <= row[0] <= win.last_day]
+        first, last = win.days()
+        inside = [row for row in days if first <= row[0] <= last]
         t = Totals(
             sum(row[1] for row in inside),
             sum(row[2] for row in inside),
@@ -124,24 +141,28 @@ def overview(guild: Guild, now: datetime) -> dict[str, Any]:
             if period in summary
             else active_members(guild, win, now),
         )
-        body[period] = {
+        period_totals[period] = {
             "totalMessages": t.messages,
             "totalVoiceMinutes": minutes(t.voice_seconds),
             "totalReactions": t.reactions,
             "uniqueActiveUsers": t.active_users,
         }
     week = window("week", zone, now)
+    week_first, week_last = week.days()
     channels = (
         ChannelDailyStats.objects.filter(
-            guild_id=guild.guild_id, day__gte=week.first_day, day__lte=week.last_day
+            guild_id=guild.guild_id, day__gte=week_first, day__lte=week_last
         )
         .values("channel_id")
         .annotate(messages=Sum("messages"), voice=Sum("voice_seconds"))
         .order_by("-messages", "-voice", "channel_id")[:5]
     )
-    body["topChannels"] = [
+    top_channels: list[TopChannel] = [
         {
             "channelId": str(c["channel_id"]),
+            "name": None,
+            "type": None,
+            "deleted": False,
             "messages": c["messages"],
             "voiceMinutes": minutes(c["voice"]),
         }
@@ -152,8 +173,11 @@ def overview(guild: Guild, now: datetime) -> dict[str, Any]:
         if "week" in summary
         else member_totals(guild, week).order_by("-messages", "user_id")[:5]
     )
-    body["topMembers"] = [
+    top_members: list[OverviewMember] = [
         {
+            "displayName": None,
+            "username": None,
+            "avatarUrl": None,
             "userId": str(m["user_id"]),
             "messages": m["messages"] or 0,
             "voiceMinutes": minutes(m["voice"]),
@@ -162,5 +186,15 @@ def overview(guild: Guild, now: datetime) -> dict[str, Any]:
         for m in members
         if m["messages"] or m["voice"] or m["reactions"]
     ]
-    body["periodStart"], body["periodEnd"] = iso(week.start), iso(week.end)
-    return body
+    with_channel_names(guild.guild_id, top_channels)
+    with_member_names(guild.guild_id, top_members)
+    return {
+        "guildId": str(guild.guild_id),
+        "today": period_totals["today"],
+        "week": period_totals["week"],
+        "month": period_totals["month"],
+        "topChannels": top_channels,
+        "topMembers": top_members,
+        "periodStart": instant(midnight(week_first, zone)),
+        "periodEnd": instant(week.end),
+    }

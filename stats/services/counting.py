@@ -7,8 +7,9 @@ batches processed.
 
 from __future__ import annotations
 
-from collections.abc import Iterable
+from collections.abc import Iterable, Sequence
 from datetime import UTC, date, datetime, timedelta
+from typing import Any
 
 from django.utils import timezone
 from guildstats_contract.ids import EPOCH
@@ -60,8 +61,8 @@ class CounterDeltas:
         self.settings = settings
         self.bots = bots
         # member key -> [messages, voice_s, given, received,
-        #                last_msg, last_voice, last_seen, is_bot]
-        self.members: dict[MemberKey, list] = {}
+        #                last_msg, last_voice, last_seen, is_bot]  (mixed: list[Any])
+        self.members: dict[MemberKey, list[Any]] = {}
         # (guild, day, user) -> [messages, voice_s, given, received]
         self.daily: dict[tuple[int, date, int], list[int]] = {}
         # (guild, day, channel) -> [messages, voice_s]
@@ -90,7 +91,7 @@ class CounterDeltas:
         return since is None or ts < since
 
     # --- increments --------------------------------------------------------------------------
-    def _member(self, guild_id: int, user_id: int) -> list:
+    def _member(self, guild_id: int, user_id: int) -> list[Any]:
         row = self.members.get((guild_id, user_id))
         if row is None:
             row = [0, 0, 0, 0, None, None, None, False]
@@ -287,7 +288,7 @@ def _later(table: str, columns: Iterable[str]) -> dict[str, str]:
     return {c: greatest(f"{table}.{c}", f"excluded.{c}") for c in columns}
 
 
-def _upsert_members(rows: list[tuple]) -> None:
+def _upsert_members(rows: Sequence[tuple[object, ...]]) -> None:
     t = "member_stats"
     updates = _add(
         t,
@@ -304,13 +305,13 @@ def _upsert_members(rows: list[tuple]) -> None:
     bulk_insert(t, MEMBER_COLUMNS, rows, conflict=("guild_id", "user_id"), updates=updates)
 
 
-def _upsert_daily(rows: list[tuple]) -> None:
+def _upsert_daily(rows: Sequence[tuple[object, ...]]) -> None:
     t = "member_daily_stats"
     updates = _add(t, ("messages", "voice_seconds", "reactions_given", "reactions_received"))
     bulk_insert(t, DAILY_COLUMNS, rows, conflict=("guild_id", "day", "user_id"), updates=updates)
 
 
-def _upsert_channels(rows: list[tuple]) -> None:
+def _upsert_channels(rows: Sequence[tuple[object, ...]]) -> None:
     t = "channel_daily_stats"
     updates = _add(t, ("messages", "voice_seconds"))
     bulk_insert(
@@ -318,7 +319,7 @@ def _upsert_channels(rows: list[tuple]) -> None:
     )
 
 
-def _upsert_guild_days(rows: list[tuple]) -> None:
+def _upsert_guild_days(rows: Sequence[tuple[object, ...]]) -> None:
     t = "guild_daily_stats"
     updates = _add(t, ("messages", "voice_seconds", "reactions"))
     bulk_insert(t, GUILD_DAY_COLUMNS, rows, conflict=("guild_id", "day"), updates=updates)

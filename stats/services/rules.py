@@ -7,6 +7,7 @@ per sweep of stale voice sessions (``counting_rules``)."""
 from __future__ import annotations
 
 from collections.abc import Iterable, Sequence
+from typing import TYPE_CHECKING, Any, TypeVar
 
 from core.events import StoredEvent
 from guilds.selectors import counting_settings
@@ -14,7 +15,26 @@ from stats.services.bots import known_bots
 from stats.services.counting import CounterDeltas
 from stats.services.snapshots import load_snapshot_sources
 
+if TYPE_CHECKING:
+    from django.db.models import QuerySet
+
+    from guilds.models import Guild
+
 CONTEXT = "counting"
+Rows = TypeVar("Rows", bound="QuerySet[Any]")
+
+
+def counted_rows(rows: Rows, guild: Guild) -> Rows:
+    """The readers' side of the bot rule (``CounterDeltas.is_counted`` applies it when counting,
+    the SQL rollup engine in its ``settings``/``bots`` CTEs): member rows keep bots, flagged, so
+    that changing ``count_bots`` applies to what was counted before; a guild that does not count
+    bots reads without them."""
+    return rows if guild.count_bots else rows.filter(is_bot=False)
+
+
+def bots_hidden(guild: Guild) -> bool:
+    """Whether readers leave bots out (the guild does not count them)."""
+    return not guild.count_bots
 
 
 def counting_rules(guild_ids: Iterable[int]) -> CounterDeltas:

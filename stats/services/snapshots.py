@@ -20,7 +20,7 @@ A snapshot counts in the guild's day of its ``periodStart``.
 from __future__ import annotations
 
 from collections.abc import Sequence
-from datetime import datetime, timedelta
+from datetime import date, datetime, timedelta
 from typing import TYPE_CHECKING, Any
 
 import msgspec
@@ -118,26 +118,27 @@ def _count_metrics(
     day = local_day(start, deltas.guild(guild_id))
     metrics = data.metrics
     members: dict[int, list[int]] = {}
+    # each value as a whole count: counts as they are (``int``), minutes as seconds
     for field, index, scale in (
-        (metrics.messages.by_member, 0, None),
+        (metrics.messages.by_member, 0, int),
         (metrics.voice.by_member, 1, _seconds),
-        (metrics.reactions.by_member, 2, None),
+        (metrics.reactions.by_member, 2, int),
     ):
         for key, value in field.items():
             user = snowflake_or_none(key)
             if user is None or not deltas.is_counted(guild_id, user, None):
                 continue
-            members.setdefault(user, [0, 0, 0])[index] += scale(value) if scale else value
+            members.setdefault(user, [0, 0, 0])[index] += scale(value)
     channels: dict[int, list[int]] = {}
     for field, index, scale in (
-        (metrics.messages.by_channel, 0, None),
+        (metrics.messages.by_channel, 0, int),
         (metrics.voice.by_channel, 1, _seconds),
     ):
         for key, value in field.items():
             channel = snowflake_or_none(key)
             if channel is None or channel in deltas.guild(guild_id).excluded_channel_ids:
                 continue
-            channels.setdefault(channel, [0, 0])[index] += scale(value) if scale else value
+            channels.setdefault(channel, [0, 0])[index] += scale(value)
     if members:
         totals = [sum(m[i] for m in members.values()) for i in range(3)]
     else:
@@ -169,14 +170,14 @@ def _count_member_activity(
             continue
         counts = members.setdefault(user, [0, 0, 0])
         for field, index, scale in (
-            (member.messages.by_channel, 0, None),
+            (member.messages.by_channel, 0, int),
             (member.voice.by_channel, 1, _seconds),
         ):
             for key, value in field.items():
                 channel = snowflake_or_none(key)
                 if channel is None or channel in excluded:
                     continue
-                amount = scale(value) if scale else value
+                amount = scale(value)
                 channels.setdefault(channel, [0, 0])[index] += amount
                 counts[index] += amount
         if not member.messages.by_channel:
@@ -193,7 +194,7 @@ def _write(
     guild_id: int,
     start: datetime,
     end: datetime,
-    day,
+    day: date,
     members: dict[int, list[int]],
     channels: dict[int, list[int]],
     totals: list[int],

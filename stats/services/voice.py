@@ -72,8 +72,8 @@ def apply_voice_events(events: Sequence[StoredEvent], deltas: CounterDeltas) -> 
     """Apply voice transitions and GUILD_STATE rosters (``events`` sorted by timestamp) and
     persist the open sessions."""
     members = {(e.guild_id, e.user_id) for e in events if e.user_id is not None}
-    rosters = {e.id: _roster(e) for e in events if e.type == "GUILD_STATE"}
-    rosters = {event_id: r for event_id, r in rosters.items() if r is not None}
+    parsed = {e.id: _roster(e) for e in events if e.type == "GUILD_STATE"}
+    rosters = {event_id: r for event_id, r in parsed.items() if r is not None}
     # a roster guild's sessions are all loaded (below): its members need no lookup of their own
     roster_guilds = sorted({r.guild_id for r in rosters.values()})
     _without_opted_out(list(rosters.values()), roster_guilds)
@@ -105,6 +105,8 @@ def apply_voice_events(events: Sequence[StoredEvent], deltas: CounterDeltas) -> 
         if current is not None and ts < current.joined_at:
             continue  # older than the session's start: a stale replay, changes nothing
         if kind == "join":
+            if channel_id is None:  # never: ingest requires a join's channel (REQUIRED_FIELDS)
+                continue
             if current is not None and current.channel_id == channel_id:
                 continue  # state update inside the same channel (mute, video, …)
             if current is not None:
@@ -246,12 +248,12 @@ def _save_sessions(
         where, params = tuples_filter(("guild_id", "user_id"), gone)
         with connection.cursor() as cursor:
             cursor.execute(f"DELETE FROM voice_sessions WHERE {where}", params)
-    opened = sorted(key for key in changed if after[key] is not None)
-    bulk_insert(
-        "voice_sessions",
-        SESSION_COLUMNS,
-        [(g, u, after[(g, u)].channel_id, after[(g, u)].joined_at) for g, u in opened],
+    opened = sorted(
+        (g, u, session.channel_id, session.joined_at)
+        for g, u in changed
+        if (session := after[(g, u)]) is not None
     )
+    bulk_insert("voice_sessions", SESSION_COLUMNS, opened)
 
 
 def close_stale_voice_sessions(now: datetime | None = None) -> int:

@@ -15,6 +15,10 @@ pytestmark = pytest.mark.django_db(transaction=True)
 ALICE, BOB, CAROL, DAVE = "1001", "1002", "1003", "1004"
 CHANNEL, VOICE = "2001", "2002"
 
+# no directory in these tests: names are null (tests/directory/test_names.py has them)
+NO_NAME = {"displayName": None, "username": None, "avatarUrl": None}
+NO_CHANNEL_NAME = {"name": None, "type": None, "deleted": False}
+
 
 def at(**delta: float) -> int:
     return ms(ORIGIN - timedelta(**delta))
@@ -59,8 +63,8 @@ def test_dashboard_today(api, key_for_guild, activity):
         "reactionsChange": None,
         "activeUsersChange": 0.0,
         "topMembers": [
-            {"userId": ALICE, "totalMessages": 3, "totalVoiceMinutes": 0},
-            {"userId": BOB, "totalMessages": 1, "totalVoiceMinutes": 30},
+            {"userId": ALICE, "totalMessages": 3, "totalVoiceMinutes": 0, **NO_NAME},
+            {"userId": BOB, "totalMessages": 1, "totalVoiceMinutes": 30, **NO_NAME},
         ],
         "periodStart": "2026-03-20T00:00:00.000Z",
         "periodEnd": "2026-03-21T00:00:00.000Z",
@@ -119,6 +123,7 @@ def test_leaderboard_ranks_ties_and_badges(api, key_for_guild, activity):
                 "totalVoiceMinutes": 30,
                 "totalReactions": 1,
                 "badge": "gold",
+                **NO_NAME,
             },
             {
                 "rank": 2,
@@ -128,6 +133,7 @@ def test_leaderboard_ranks_ties_and_badges(api, key_for_guild, activity):
                 "totalVoiceMinutes": 0,
                 "totalReactions": 0,
                 "badge": "silver",
+                **NO_NAME,
             },
             {
                 "rank": 3,
@@ -137,6 +143,7 @@ def test_leaderboard_ranks_ties_and_badges(api, key_for_guild, activity):
                 "totalVoiceMinutes": 0,
                 "totalReactions": 0,
                 "badge": "bronze",
+                **NO_NAME,
             },
             {
                 "rank": 3,
@@ -146,6 +153,7 @@ def test_leaderboard_ranks_ties_and_badges(api, key_for_guild, activity):
                 "totalVoiceMinutes": 0,
                 "totalReactions": 0,
                 "badge": "bronze",
+                **NO_NAME,
             },
         ],
         "updatedAt": "2026-03-20T12:00:00.000Z",
@@ -169,6 +177,7 @@ def test_members_page_sorting_and_filters(api, key_for_guild, activity):
     body = client.get(f"/api/guilds/{GUILD}/stats/members?pageSize=2").json()
     assert body["pagination"] == {"total": 4, "page": 1, "pageSize": 2, "totalPages": 2}
     assert body["members"][0] == {
+        **NO_NAME,
         "userId": ALICE,
         "guildId": GUILD,
         "totalMessages": 6,
@@ -209,8 +218,8 @@ def test_overview(api, key_for_guild, activity):
     }
     assert body["month"]["totalMessages"] == 11
     assert body["topChannels"] == [
-        {"channelId": CHANNEL, "messages": 10, "voiceMinutes": 0},
-        {"channelId": VOICE, "messages": 0, "voiceMinutes": 30},
+        {"channelId": CHANNEL, "messages": 10, "voiceMinutes": 0, **NO_CHANNEL_NAME},
+        {"channelId": VOICE, "messages": 0, "voiceMinutes": 30, **NO_CHANNEL_NAME},
     ]
     assert [m["userId"] for m in body["topMembers"]] == [ALICE, CAROL, DAVE, BOB]
 
@@ -272,7 +281,7 @@ def test_query_counts_are_bounded(
     api, key_for_guild, activity, endpoint, django_assert_max_num_queries
 ):
     client = api(key_for_guild)
-    with django_assert_max_num_queries(12):
+    with django_assert_max_num_queries(14):  # names: one query for members, one for channels
         assert client.get(f"/api/guilds/{GUILD}/stats/{endpoint}").status_code == 200
 
 
@@ -314,7 +323,8 @@ def test_an_empty_csv_export_is_a_csv_file(api, key_for_guild, activity):
     assert response["Content-Type"].startswith("text/csv")
     assert response.content.decode().splitlines() == [
         "userId,guildId,totalMessages,totalVoiceMinutes,totalVoiceSeconds,totalReactionsGiven,"
-        "totalReactionsReceived,lastMessageAt,lastVoiceAt,lastSeen,joinedAt"
+        "totalReactionsReceived,lastMessageAt,lastVoiceAt,lastSeen,joinedAt,displayName,username,"
+        "avatarUrl"
     ]
 
 

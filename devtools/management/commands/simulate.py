@@ -3,6 +3,7 @@
 from __future__ import annotations
 
 import os
+from typing import Any
 
 from django.core.management.base import BaseCommand, CommandError, CommandParser
 from tqdm import tqdm
@@ -31,8 +32,8 @@ class Command(BaseCommand):
         parser.add_argument("--batch-size", type=int, default=500)
         parser.add_argument("--seed", type=int, default=1)
 
-    def handle(self, *args: object, **opts: object) -> None:
-        hours = float(opts["hours"])  # type: ignore[arg-type]
+    def handle(self, *args: Any, **opts: Any) -> None:
+        hours = float(opts["hours"])
         if not 0 < hours <= 24 * 29:
             raise CommandError("--hours must be between 0 and 696 (raw-event retention is 30 days)")
         token = opts["token"]
@@ -45,7 +46,7 @@ class Command(BaseCommand):
             int(opts["guilds"]),
             int(opts["members"]),
             hours,
-            seed=int(opts["seed"]),  # type: ignore[arg-type]
+            seed=int(opts["seed"]),
         )
         events = generator.events()
         with tqdm(total=len(events), unit="ev", desc="sending", file=self.stderr) as bar:
@@ -56,7 +57,7 @@ class Command(BaseCommand):
                     token=str(token),
                     batch_size=int(opts["batch_size"]),
                     progress=bar.update,
-                )  # type: ignore[arg-type]
+                )
             except OSError as exc:
                 raise CommandError(f"cannot reach {opts['url']}: {exc}") from exc
         expected = generator.expected

@@ -5,6 +5,7 @@ to catch up by hand), with a progress bar. See ``stats.rollups.fill.refill``."""
 from __future__ import annotations
 
 from datetime import UTC, datetime, time
+from typing import Any
 
 from django.core.management.base import BaseCommand, CommandError, CommandParser
 from django.db.models import Min
@@ -44,7 +45,7 @@ class Command(BaseCommand):
             help="Only this granularity (repeat; default: all)",
         )
 
-    def handle(self, *args, **options) -> None:
+    def handle(self, *args: Any, **options: Any) -> None:
         try:
             since = instant(options["since"]) if options["since"] else None
             until = instant(options["until"]) if options["until"] else timezone.now()

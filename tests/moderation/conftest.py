@@ -1,0 +1,6 @@
+"""The moderation test modules share helpers (``helpers.py``) that assert: pytest rewrites their
+asserts as it does the test modules' own."""
+
+import pytest
+
+pytest.register_assert_rewrite("tests.moderation.helpers")
