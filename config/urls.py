@@ -7,6 +7,7 @@ from drf_spectacular.views import SpectacularAPIView, SpectacularSwaggerView
 from rest_framework.routers import DefaultRouter
 
 from dashboard import views as dashboard_views
+from directory.api.views import DirectoryViewSet
 from guilds import pages as guild_pages
 from guilds.api.views import GuildViewSet, WhoAmIView
 from invites.api.views import InvitesViewSet
@@ -33,6 +34,7 @@ router.register(
     r"guilds/(?P<guild_id>[^/.]+)/moderation", ModerationViewSet, basename="guild-moderation"
 )
 router.register(r"guilds/(?P<guild_id>[^/.]+)/invites", InvitesViewSet, basename="guild-invites")
+router.register(r"guilds/(?P<guild_id>[^/.]+)", DirectoryViewSet, basename="guild-directory")
 
 urlpatterns = [
     path("admin/", admin.site.urls),

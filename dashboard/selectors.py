@@ -231,6 +231,7 @@ def member_list(guild: Guild, query: dict[str, Any], now: datetime) -> MemberPag
         "min_voice_minutes": query["minVoiceMinutes"],
         "active_only": query["activeOnly"],
         "now": now,
+        "search": query.get("search"),
     }
     rows = members.member_query(
         guild, sort_by=query["sortBy"], sort_order=query["sortOrder"], **filters

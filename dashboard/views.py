@@ -181,6 +181,7 @@ def members_query(params: Any) -> dict[str, Any]:
         "minMessages": _int(params.get("minMessages"), low=0, high=COUNT_MAX, default=None),
         "minVoiceMinutes": _int(params.get("minVoiceMinutes"), low=0, high=COUNT_MAX, default=None),
         "activeOnly": params.get("activeOnly") in ("1", "true", "on"),
+        "search": (params.get("search") or "").strip()[:100] or None,
     }
 
 

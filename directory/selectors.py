@@ -8,9 +8,13 @@ full id on hover (``short_id``)."""
 from __future__ import annotations
 
 from collections.abc import Iterable
+from datetime import datetime
 from typing import TypedDict
 
-from directory.models import Channel, Member
+from django.db.models import Count
+
+from directory.models import Channel, Member, Role, RoleSpan
+from directory.shapes import ChannelEntry, Directory, RoleEntry
 
 CDN = "https://cdn.discordapp.com"
 CHANNEL_TYPES = {
@@ -74,6 +78,14 @@ def member_names(guild_id: int, user_ids: Iterable[int]) -> dict[int, MemberName
     }
 
 
+def joined_dates(guild_id: int, user_ids: Iterable[int]) -> dict[int, datetime]:
+    """When the directory says these members joined (Discord's ``joined_at``)."""
+    rows = Member.objects.filter(
+        guild_id=guild_id, user_id__in={int(u) for u in user_ids}, joined_at__isnull=False
+    )
+    return {user: at for user, at in rows.values_list("user_id", "joined_at") if at is not None}
+
+
 def unknown_member() -> MemberName:
     return {"displayName": None, "username": None, "avatarUrl": None}
 
@@ -105,3 +117,40 @@ def member_ids_matching(guild_id: int, text: str, limit: int = 1000) -> list[int
         Q(username__icontains=text) | Q(global_name__icontains=text) | Q(nick__icontains=text)
     )
     return list(rows.values_list("user_id", flat=True)[:limit])
+
+
+def directory(guild_id: int) -> Directory:
+    """The guild's channels (deleted ones last in their category) and roles, with how many
+    members hold each role now."""
+    holders = dict(
+        RoleSpan.objects.filter(guild_id=guild_id, until=None)
+        .values_list("role_id")
+        .annotate(n=Count("user_id"))
+        .values_list("role_id", "n")
+    )
+    channels: list[ChannelEntry] = [
+        {
+            "channelId": str(c.channel_id),
+            "name": c.name,
+            "type": CHANNEL_TYPES.get(c.type, str(c.type)),
+            "parentId": None if c.parent_id is None else str(c.parent_id),
+            "position": c.position,
+            "deleted": c.deleted,
+        }
+        for c in Channel.objects.filter(guild_id=guild_id).order_by(
+            "deleted", "parent_id", "position", "channel_id"
+        )
+    ]
+    roles: list[RoleEntry] = [
+        {
+            "roleId": str(r.role_id),
+            "name": r.name,
+            "color": f"#{r.color:06x}",
+            "position": r.position,
+            "managed": r.managed,
+            "deleted": r.deleted,
+            "members": holders.get(r.role_id, 0),
+        }
+        for r in Role.objects.filter(guild_id=guild_id).order_by("deleted", "-position", "role_id")
+    ]
+    return {"guildId": str(guild_id), "channels": channels, "roles": roles}

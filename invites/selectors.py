@@ -20,6 +20,7 @@ from django.db.models import (
 )
 
 from core.times import iso
+from directory.selectors import MemberName, member_names
 from invites.models import (
     GuildGrowthDaily,
     Invite,
@@ -53,10 +54,12 @@ def top_inviters(guild_id: int, limit: int) -> list[Inviter]:
         .annotate(score=F("regular") + F("bonus") - F("leaves") - F("fakes"))
         .order_by("-score", "-regular", "inviter_id")[:limit]
     )
+    names = member_names(guild_id, (r.inviter_id for r in rows))
     return [
         {
             "inviterId": str(r.inviter_id),
             "inviterUsername": r.inviter_username,
+            "inviterName": _name(names, r.inviter_id, r.inviter_username),
             "regular": r.regular,
             "leaves": r.leaves,
             "fakes": r.fakes,
@@ -85,18 +88,21 @@ def active_invites_query(guild_id: int, now: datetime) -> QuerySet[Invite]:
 
 
 def active_invites(guild_id: int, now: datetime) -> list[ActiveInvite]:
+    found = list(active_invites_query(guild_id, now)[:ACTIVE_INVITES_LIMIT])
+    names = member_names(guild_id, (i.inviter_id for i in found if i.inviter_id is not None))
     return [
         {
             "code": i.code,
             "inviterId": None if i.inviter_id is None else str(i.inviter_id),
             "inviterUsername": i.inviter_username,
+            "inviterName": _name(names, i.inviter_id, i.inviter_username),
             "channelId": None if i.channel_id is None else str(i.channel_id),
             "uses": i.uses,
             "maxUses": i.max_uses,
             "createdAt": iso(i.invite_created_at),
             "expiresAt": iso(i.expires_at),
         }
-        for i in active_invites_query(guild_id, now)[:ACTIVE_INVITES_LIMIT]
+        for i in found
     ]
 
 
@@ -213,3 +219,8 @@ def with_first_join(rows: QuerySet[MemberStats]) -> QuerySet[MemberStats]:
         guild_id=OuterRef("guild_id"), user_id=OuterRef("user_id")
     ).values("first_joined_at")[:1]
     return rows.annotate(first_join=Subquery(first_join))
+
+
+def _name(names: dict[int, MemberName], user_id: int | None, username: str) -> str | None:
+    known = names.get(user_id) if user_id is not None else None
+    return (known and known["displayName"]) or username or None

@@ -12,6 +12,9 @@ from core.shapes import Day, Id, Instant
 class Inviter(TypedDict):
     inviterId: Id
     inviterUsername: str
+    inviterName: Annotated[
+        str | None, Meta(description="the directory's display name, else inviterUsername")
+    ]
     regular: int
     leaves: int
     fakes: int
@@ -23,6 +26,7 @@ class ActiveInvite(TypedDict):
     code: str
     inviterId: Id | None
     inviterUsername: str
+    inviterName: str | None
     channelId: Id | None
     uses: int
     maxUses: Annotated[int, Meta(description="0: unlimited")]

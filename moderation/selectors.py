@@ -9,7 +9,8 @@ from django.db.models import QuerySet
 
 from core.pagination import page_of
 from core.times import instant
-from moderation.models import ModerationCase
+from directory.selectors import member_names
+from moderation.models import Action, ModerationCase
 from moderation.shapes import Case, CasePage, MemberCases
 
 RECENT_LIMIT = 50
@@ -45,11 +46,11 @@ def case_query(
 
 def case_page(rows: QuerySet[ModerationCase], *, page: int, page_size: int) -> CasePage:
     cases, pagination = page_of(rows, page=page, page_size=page_size, row=case_row)
-    return {"cases": cases, "pagination": pagination}
+    return {"cases": with_names(cases), "pagination": pagination}
 
 
 def recent_cases(guild_id: int, limit: int = RECENT_LIMIT) -> list[Case]:
-    return [case_row(c) for c in case_query(guild_id)[:limit]]
+    return with_names([case_row(c) for c in case_query(guild_id)[:limit]])
 
 
 def user_cases(guild_id: int, user_id: int) -> MemberCases:
@@ -61,7 +62,7 @@ def user_cases(guild_id: int, user_id: int) -> MemberCases:
         )
     )
     return {
-        "cases": [case_row(c) for c in rows],
+        "cases": with_names([case_row(c) for c in rows]),
         "totals": dict(sorted(Counter(c.action for c in rows).items())),
         "casesAsModerator": ModerationCase.objects.filter(
             guild_id=guild_id, moderator_id=user_id
@@ -74,10 +75,15 @@ def case_row(case: ModerationCase) -> Case:
         "caseNumber": case.case_number,
         "guildId": str(case.guild_id),
         "action": case.action,
+        "actionLabel": Action(case.action).label.capitalize()
+        if case.action in Action.values
+        else case.action,
         "targetUserId": _str(case.target_user_id),
         "targetUsername": case.target_username,
         "moderatorId": _str(case.moderator_id),
         "moderatorUsername": case.moderator_username,
+        "targetName": case.target_username or None,  # the directory's, by with_names
+        "moderatorName": case.moderator_username or None,
         "reason": case.reason,
         "details": case.details,
         "timestamp": instant(case.timestamp),
@@ -87,3 +93,18 @@ def case_row(case: ModerationCase) -> Case:
 
 def _str(value: int | None) -> str | None:
     return None if value is None else str(value)
+
+
+def with_names(cases: list[Case]) -> list[Case]:
+    """The directory's display names of the cases' members and moderators (one query)."""
+    if not cases:
+        return cases
+    guild_id = int(cases[0]["guildId"])
+    ids = {int(i) for c in cases for i in (c["targetUserId"], c["moderatorId"]) if i}
+    names = member_names(guild_id, ids)
+    for case in cases:
+        for id_key, name_key in (("targetUserId", "targetName"), ("moderatorId", "moderatorName")):
+            known = names.get(int(case[id_key] or 0))  # type: ignore[literal-required]
+            if known and known["displayName"]:
+                case[name_key] = known["displayName"]  # type: ignore[literal-required]
+    return cases

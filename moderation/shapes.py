@@ -19,10 +19,16 @@ class Case(TypedDict):
     caseNumber: int
     guildId: Id
     action: ActionName
+    actionLabel: Annotated[str, Meta(description='for people: "Ban", "Message deleted", …')]
     targetUserId: Id | None
     targetUsername: str
     moderatorId: Annotated[Id | None, Meta(description="null: a system action")]
     moderatorUsername: str
+    targetName: Annotated[
+        str | None,
+        Meta(description="the directory's display name, else the username the case recorded"),
+    ]
+    moderatorName: str | None
     reason: str
     details: dict[str, Any]
     timestamp: Instant

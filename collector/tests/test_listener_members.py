@@ -42,10 +42,10 @@ async def test_member_join_with_its_invite(gateway):
         {  # the directory's entry of the new member, at once (no snapshot lists it yet)
             "type": "GUILD_MEMBER_UPDATE",
             "guildId": G,
-            "timestamp": joined,
+            "timestamp": ORIGIN_MS,
             "userId": BOB,
             "data": entry,
-            "id": change_id("mu", BOB, joined, entry),
+            "id": change_id("mu", BOB, ORIGIN_MS, entry),
         },
         {
             "type": "GUILD_MEMBER_ADD",

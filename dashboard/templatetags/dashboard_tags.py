@@ -80,3 +80,17 @@ def channel(entry: dict[str, Any]) -> str:
     return format_html(
         '<span class="{}" title="{}" data-copy="{}">{}</span>', css, channel_id, channel_id, label
     )
+
+
+@register.simple_tag
+def who(user_id: str | None, name: str | None, fallback: str = "—") -> str:
+    """Anyone named by id and maybe a name (a case's member or moderator, an inviter): the name,
+    else the shortened id, the full id on hover; ``fallback`` without either."""
+    if not user_id:
+        return format_html("{}", name or fallback)
+    return format_html(
+        '<span class="who" title="{}" data-copy="{}"><span class="name">{}</span></span>',
+        user_id,
+        user_id,
+        name or short_id(user_id),
+    )

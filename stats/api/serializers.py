@@ -27,6 +27,11 @@ class MembersQuery(serializers.Serializer[None]):
     minMessages = IntegerField(min_value=0, max_value=COUNT_MAX, required=False)
     minVoiceMinutes = IntegerField(min_value=0, max_value=COUNT_MAX, required=False)
     activeOnly = serializers.BooleanField(default=False)
+    search = serializers.CharField(
+        required=False,
+        max_length=100,
+        help_text="a member id, or part of a username, global name or nickname",
+    )
 
 
 class LeaderboardQuery(serializers.Serializer[None]):

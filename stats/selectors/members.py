@@ -11,6 +11,7 @@ from django.db.models.functions import Cast, Coalesce
 from core.pagination import page_of
 from core.registry import registry
 from core.times import instant, iso
+from directory.selectors import member_ids_matching
 from guilds.models import Guild
 from guilds.selectors import zone_of
 from stats.models import (
@@ -49,6 +50,7 @@ def member_query(
     min_voice_minutes: int | None,
     active_only: bool,
     now: datetime,
+    search: str | None = None,
 ) -> QuerySet[MemberStats]:
     """Members of ``guild`` with the list filters, in a stable order (ties by user id)."""
     rows = _filtered_members(
@@ -57,6 +59,7 @@ def member_query(
         min_voice_minutes=min_voice_minutes,
         active_only=active_only,
         now=now,
+        search=search,
     )
     rows = counted_rows(rows, guild)
     column = F(SORT_FIELDS[sort_by])
@@ -81,8 +84,15 @@ def _filtered_members(
     min_voice_minutes: int | None,
     active_only: bool,
     now: datetime,
+    search: str | None = None,
 ) -> QuerySet[MemberStats]:
     rows = MemberStats.objects.filter(guild_id=guild.guild_id)
+    if search:
+        # an id (as copied from a page), or part of a username, global name or nickname
+        found = member_ids_matching(guild.guild_id, search)
+        if search.isdigit():
+            found.append(int(search))
+        rows = rows.filter(user_id__in=found)
     if min_messages is not None:
         rows = rows.filter(total_messages__gte=min_messages)
     if min_voice_minutes is not None:
@@ -99,12 +109,13 @@ def member_count(
     min_voice_minutes: int | None,
     active_only: bool,
     now: datetime,
+    search: str | None = None,
 ) -> int:
     """How many members the list has. Unfiltered, a big guild's count comes from its "all"
     summary (under 60 s old). Otherwise all matching rows minus the matching bots: both counts
     can be read from an index alone (the member index, the partial index of bots), where
     counting non-bots directly visits every member's row for ``is_bot``."""
-    if min_messages is None and min_voice_minutes is None and not active_only:
+    if min_messages is None and min_voice_minutes is None and not active_only and not search:
         summary = summaries(guild, [window("all", zone_of(guild.timezone), now)], now)
         if "all" in summary and "members" in summary["all"]:
             members: int = summary["all"]["members"]
@@ -115,6 +126,7 @@ def member_count(
         min_voice_minutes=min_voice_minutes,
         active_only=active_only,
         now=now,
+        search=search,
     )
     total = rows.count()
     return total - rows.filter(is_bot=True).count() if bots_hidden(guild) else total

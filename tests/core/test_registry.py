@@ -23,6 +23,7 @@ def test_every_known_type_is_handled_or_stored_raw_by_the_installed_apps():
     assert [(r.name, r.order, r.context) for r in registry.registrations()] == [
         ("guilds.coverage", 10, None),
         ("guilds.registry", 10, None),
+        ("directory.names", 15, None),
         ("moderation.cases", 20, None),
         ("invites.joins", 30, None),
         ("stats.snapshots", 40, "counting"),

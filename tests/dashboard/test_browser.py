@@ -211,3 +211,39 @@ def test_no_horizontal_scrolling_on_a_phone(asgi_server, pages, people, rolled_u
         page.goto(asgi_server.url + path)
         overflow = page.evaluate("document.documentElement.scrollWidth")
         assert overflow <= width, (path, overflow)
+
+
+def test_people_and_channels_by_name(asgi_server, pages, people, guild_data, ingest, settings):
+    """Once the directory knows them, the leaderboards, top channels and the members table show
+    names (the id on hover), never the id as text."""
+    from tests.dashboard.conftest import BOB, CAROL, VOICE
+    from tests.directory.factories import channel, directory, person
+
+    settings.API_CACHE_SECONDS = 0
+    names = {ALICE: "Alice Liddell", BOB: "Bob Builder", CAROL: "Carol Danvers", DAVE: "Dave"}
+    status, ack = ingest(
+        [
+            directory(
+                GUILD,
+                ago(minutes=1),
+                channels=[channel(CHANNEL, "general"), channel(VOICE, "Lounge", type_=2)],
+                members=[
+                    person(user, name.split()[0].lower(), global_name=name)
+                    for user, name in names.items()
+                ],
+            )
+        ]
+    )
+    assert status == 200 and not ack["rejected"], ack
+    page = pages()
+    sign_in(page, asgi_server)
+    page.goto(f"{asgi_server.url}/guilds/{GUILD}/?period=month")
+    board = page.inner_text('[data-testid="leaderboard-messages"]')
+    assert "Alice Liddell" in board and ALICE not in board
+    assert page.get_attribute('[data-testid="leaderboard-messages"] .who', "title") == ALICE
+    channels = page.inner_text("text=#general >> xpath=ancestor::table")
+    assert CHANNEL not in channels
+    page.goto(f"{asgi_server.url}/guilds/{GUILD}/members/")
+    table = page.inner_text("tbody")
+    assert all(name in table for name in names.values())
+    assert not any(user in table for user in names)

@@ -45,6 +45,8 @@ def test_the_api_names_members_and_channels(named):
     api = client_for(None)
     auth = {"HTTP_AUTHORIZATION": f"Bearer {key}"}
     page = api.get(f"/api/guilds/{GUILD}/stats/members", **auth).json()
+    # no join was seen: Discord's join date from the directory
+    assert {m["joinedAt"] for m in page["members"]} == {"2026-01-02T03:04:05.000Z"}
     assert [
         (m["userId"], m["displayName"], m["username"], m["avatarUrl"]) for m in page["members"]
     ] == [
@@ -87,3 +89,65 @@ def test_the_pages_show_names_not_ids(named):
     assert not SNOWFLAKE_TEXT.search(table)
     member = admin.get(f"/guilds/{GUILD}/members/{BOB}/").content.decode()
     assert "Bobby" in member and "@bob" in member
+
+
+def test_the_directory_endpoint_lists_channels_and_roles(ingest, people):
+    role_id = "900000000000000301"
+    ingest(
+        [
+            directory(
+                GUILD,
+                ms(ago=300),
+                channels=[channel(CHANNEL, "general")],
+                roles=[{"id": role_id, "name": "Moderator", "color": 0x3498DB, "position": 3}],
+                members=[person(ALICE, "alice", roles=[role_id])],
+            )
+        ]
+    )
+    key = create_api_key("names", [int(GUILD)])[1]
+    body = client_for(None).get(
+        f"/api/guilds/{GUILD}/directory", HTTP_AUTHORIZATION=f"Bearer {key}"
+    )
+    assert body.json() == {
+        "guildId": GUILD,
+        "channels": [
+            {
+                "channelId": CHANNEL,
+                "name": "general",
+                "type": "text",
+                "parentId": None,
+                "position": 0,
+                "deleted": False,
+            }
+        ],
+        "roles": [
+            {
+                "roleId": role_id,
+                "name": "Moderator",
+                "color": "#3498db",
+                "position": 3,
+                "managed": False,
+                "deleted": False,
+                "members": 1,
+            }
+        ],
+    }
+
+
+def test_members_are_found_by_name_or_id(named):
+    key = create_api_key("names", [int(GUILD)])[1]
+    auth = {"HTTP_AUTHORIZATION": f"Bearer {key}"}
+    api = client_for(None)
+
+    def found(search: str) -> list[str]:
+        url = f"/api/guilds/{GUILD}/stats/members?search={search}"
+        body = api.get(url, **auth).json()
+        assert body["pagination"]["total"] == len(body["members"])
+        return [m["userId"] for m in body["members"]]
+
+    assert found("LIDD") == [ALICE]  # global name, any case
+    assert found("bobby") == [BOB]  # nickname
+    assert found(BOB) == [BOB]  # an id
+    assert found("nobody") == []
+    page = client_for(named["admin"]).get(f"/guilds/{GUILD}/members/?search=alice").content
+    assert b"Alice Liddell" in page and b"Bobby" not in page

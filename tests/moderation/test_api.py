@@ -71,10 +71,13 @@ def test_cases_newest_first_with_every_field(key, history):
         "caseNumber": 1,
         "guildId": GUILD,
         "action": "BAN",
+        "actionLabel": "Ban",
         "targetUserId": ALICE,
         "targetUsername": "user1001",
+        "targetName": "user1001",  # the directory's (from the join), else the case's
         "moderatorId": MOD,
         "moderatorUsername": "mod2001",
+        "moderatorName": "mod2001",
         "reason": "spam",
         "details": {},
         "timestamp": "2026-03-20T12:00:00.000Z",
