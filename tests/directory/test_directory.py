@@ -182,3 +182,26 @@ def test_erase_takes_the_names_out_everywhere(ingest):
 
     stored = " ".join(str(data) for data in Event.objects.values_list("data", flat=True))
     assert "bob" not in stored and BOB not in stored and "alice" in stored
+
+
+def test_two_snapshots_interleaved_each_complete_and_the_newer_wins(ingest):
+    old = dict(snapshot="a", parts=2)
+    new = dict(snapshot="b", parts=2)
+    ingest(
+        [
+            directory(G, at(0), part=0, channels=[channel(GENERAL, "old-general")], **old),
+            directory(G, at(10), part=0, channels=[channel(GENERAL, "general")], **new),
+            directory(G, at(1), part=1, channels=[channel(VOICE, "gone-later")], **old),
+            directory(G, at(11), part=1, channels=[], **new),
+        ]
+    )
+    # "a" listed VOICE, "b" (newer, complete) did not: deleted; GENERAL has b's name
+    assert channels() == [
+        (int(GENERAL), "general", 0, None, False),
+        (int(VOICE), "gone-later", 0, None, True),
+    ]
+
+
+def test_an_update_for_a_member_never_seen_adds_them(ingest):
+    ingest([member_update(G, at(0), person(BOB, "bob", nick="B"))])
+    assert members() == [(int(BOB), "bob", "", "B", True)]
