@@ -40,7 +40,8 @@ from guildstats_collector.config import Settings  # noqa: E402
 from guildstats_collector.pipeline import Collector  # noqa: E402
 from guildstats_collector.spool import Spool  # noqa: E402
 from guildstats_collector.transport import HttpTransport  # noqa: E402
-from tests.collector.gateway import fixture  # noqa: E402
+
+from collector.tests.gateway import fixture  # noqa: E402
 
 GUILD = fixture("GUILD_CREATE")
 

@@ -28,6 +28,7 @@ from guildstats_collector.aggregate import Aggregator
 from guildstats_collector.audits import AuditFetch, AuditPoller, fetch_message_deletes
 from guildstats_collector.config import Settings
 from guildstats_collector.coverage import LAST_ALIVE, Coverage
+from guildstats_collector.directory_sync import Directory, DirectoryListeners
 from guildstats_collector.invites import (
     Attribution,
     Fetch,
@@ -49,7 +50,7 @@ def intents(settings: Settings) -> discord.Intents:
     return wanted
 
 
-class GuildstatsCog(commands.Cog, name="guildstats"):
+class GuildstatsCog(DirectoryListeners, commands.Cog, name="guildstats"):
     def __init__(
         self,
         bot: commands.Bot | discord.Client,
@@ -87,11 +88,13 @@ class GuildstatsCog(commands.Cog, name="guildstats"):
         self.audits = AuditPoller(
             self._emit_audit, interval=self.settings.audit_poll_interval, fetch=audit_fetch
         )
+        self.directory = Directory(bot, self.settings, self.collector)
 
     # --- lifecycle --------------------------------------------------------------------------------
     async def cog_load(self) -> None:
         await self.collector.start()
         self.coverage.launch()
+        self.directory.launch()
         if self.aggregator is not None:
             self.aggregator.launch()
         if self.bot.is_ready():
@@ -101,6 +104,7 @@ class GuildstatsCog(commands.Cog, name="guildstats"):
         for task in self._background:
             task.cancel()
         await self.audits.close()
+        await self.directory.close()
         if self.aggregator is not None:
             await self.aggregator.close()
         await self.coverage.close()  # sends each running shard's stop
@@ -179,6 +183,7 @@ class GuildstatsCog(commands.Cog, name="guildstats"):
             self.invites.expect([g.id for g in guilds])
         if guilds:
             self._spawn(self._cache_invites(guilds, snapshot, "ready", gap))
+        self.directory.snapshot(guilds)
 
     def _state(self, guilds: list[discord.Guild], reason: str, gap: int | None) -> str:
         """One GUILD_STATE per guild (voice roster, member count) at once, so that it comes
@@ -245,6 +250,7 @@ class GuildstatsCog(commands.Cog, name="guildstats"):
         if self.settings.enabled("GUILD_CREATE"):
             self.collector.emit(guild_events.guild_create(guild))
         snapshot = self._state([guild], "join", None)
+        self.directory.snapshot([guild])
         await self._cache_invites([guild], snapshot, "join", None)
 
     @commands.Cog.listener()
@@ -258,7 +264,10 @@ class GuildstatsCog(commands.Cog, name="guildstats"):
         gap = self._guild_gaps.pop(guild.id, None)
         if gap is not None:  # back after an outage: GUILD_CREATE brought its state again
             snapshot = self._state([guild], "ready", gap)
+            self.directory.snapshot([guild])
             await self._cache_invites([guild], snapshot, "ready", gap)
+        elif guild.shard_id in self._ready_shards:  # unavailable in READY, come since
+            self.directory.snapshot([guild])
 
     @commands.Cog.listener()
     async def on_guild_remove(self, guild: discord.Guild) -> None:
@@ -276,6 +285,7 @@ class GuildstatsCog(commands.Cog, name="guildstats"):
     async def on_message(self, message: discord.Message) -> None:
         if message.guild is None:
             return
+        self.directory.seen(message.author)
         counted = message.webhook_id is None and not message.author.bot  # bots: not counted
         if self.aggregator is not None and counted:
             self.aggregator.message(message.guild.id, message.author.id, message.channel.id)
@@ -298,6 +308,7 @@ class GuildstatsCog(commands.Cog, name="guildstats"):
     # --- reactions --------------------------------------------------------------------------------
     @commands.Cog.listener()
     async def on_raw_reaction_add(self, payload: discord.RawReactionActionEvent) -> None:
+        self.directory.seen(payload.member)
         human = payload.member is None or not payload.member.bot
         if self.aggregator is not None and payload.guild_id is not None and human:
             self.aggregator.reaction(
@@ -316,6 +327,7 @@ class GuildstatsCog(commands.Cog, name="guildstats"):
     async def on_voice_state_update(
         self, member: discord.Member, before: discord.VoiceState, after: discord.VoiceState
     ) -> None:
+        self.directory.seen(member)
         found = events.voice(member, before, after)
         if found is None:
             return
@@ -331,6 +343,7 @@ class GuildstatsCog(commands.Cog, name="guildstats"):
     # --- members, bans ----------------------------------------------------------------------------
     @commands.Cog.listener()
     async def on_member_join(self, member: discord.Member) -> None:
+        self.directory.joined(member)
         if member.bot:  # bots join through OAuth, never through an invite
             attribution = Attribution("unknown")
         elif self.settings.enabled("INVITE_USE") or self.settings.enabled("GUILD_MEMBER_ADD"):

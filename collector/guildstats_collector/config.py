@@ -21,15 +21,26 @@ INVITE_TYPES = contract.INVITE_TYPES
 GUILD_TYPES = contract.GUILD_TYPES | contract.STATE_TYPES
 COVERAGE_TYPES = contract.COVERAGE_TYPES
 SNAPSHOT_TYPES = contract.SNAPSHOT_TYPES
+# a guild's directory: its snapshot and every change of its channels, roles, emojis, members
+DIRECTORY_TYPES = contract.DIRECTORY_TYPES
 # the activity the collector sends raw (edits and reaction clears are not counted by the server)
 ACTIVITY_TYPES = frozenset(
     {"MESSAGE_CREATE", "MESSAGE_REACTION_ADD", "MESSAGE_REACTION_REMOVE"}
 ) | (contract.VOICE_TYPES & {"VOICE_CHANNEL_JOIN", "VOICE_CHANNEL_LEAVE", "VOICE_CHANNEL_MOVE"})
 ALL_TYPES = (
-    MODERATION_TYPES | INVITE_TYPES | GUILD_TYPES | COVERAGE_TYPES | SNAPSHOT_TYPES | ACTIVITY_TYPES
+    MODERATION_TYPES
+    | INVITE_TYPES
+    | GUILD_TYPES
+    | COVERAGE_TYPES
+    | SNAPSHOT_TYPES
+    | ACTIVITY_TYPES
+    | DIRECTORY_TYPES
 )
 # Sent at once (seed 001: maxSize 1, maxWait 0): a moderator expects the case within a second.
-IMMEDIATE_TYPES = MODERATION_TYPES | INVITE_TYPES | GUILD_TYPES | COVERAGE_TYPES
+# A directory chunk too: each is large, and goes to the spool before the next is built.
+IMMEDIATE_TYPES = (
+    MODERATION_TYPES | INVITE_TYPES | GUILD_TYPES | COVERAGE_TYPES | {"GUILD_DIRECTORY"}
+)
 
 
 @dataclass(frozen=True)
@@ -94,9 +105,13 @@ class Settings:
     # after message deletes, read the guild's recent message-delete audit entries over REST at
     # most this often (Discord grows a grouped entry's count without a new gateway event); 0: off
     audit_poll_interval: float = 10.0
+    # the guilds' directory (names of channels, roles, emojis, members): snapshots and changes
+    directory: bool = True
     aggregate: AggregateSettings = field(default_factory=AggregateSettings)
 
     def enabled(self, event_type: str) -> bool:
+        if not self.directory and event_type in DIRECTORY_TYPES:
+            return False
         if self.aggregate.enabled and event_type in replaced_by_snapshots(self.aggregate):
             return False
         return event_type not in self.disabled_types
@@ -151,6 +166,7 @@ class Settings:
             members_intent=_bool(env, "GUILDSTATS_MEMBERS_INTENT", True),
             invite_cache_wait=_float(env, "GUILDSTATS_INVITE_CACHE_WAIT_SECONDS", 30),
             audit_poll_interval=_float(env, "GUILDSTATS_AUDIT_POLL_SECONDS", 10),
+            directory=_bool(env, "GUILDSTATS_DIRECTORY", True),
             aggregate=aggregate,
         )
 

@@ -103,11 +103,21 @@ class Collector:
         if not event.get("id"):
             event["id"] = new_event_id()
         body = json.dumps(event, separators=(",", ":"), ensure_ascii=False).encode()
+        return self._queue(kind, event["id"], body)
+
+    def emit_encoded(self, kind: str, event_id: str, body: bytes) -> bool:
+        """Queue one event already serialised (compact JSON with its ``id``), like ``emit``: a
+        directory chunk, written entry by entry as it is built."""
+        if kind in self._disabled or (kind not in ALL_TYPES and not self.settings.enabled(kind)):
+            return False
+        return self._queue(kind, event_id, body)
+
+    def _queue(self, kind: str, event_id: str, body: bytes) -> bool:
         self.counters.emitted += 1
         self.counters.by_type[kind] = self.counters.by_type.get(kind, 0) + 1
         if len(body) + 2 > self.settings.frame_max_bytes:
             reason = f"event of {len(body)} bytes exceeds the frame limit"
-            log.error("%s %s not sent: %s", kind, event["id"], reason)
+            log.error("%s %s not sent: %s", kind, event_id, reason)
             self.spool.dead_letter_unsent(kind, body, reason)
             self.counters.dead_lettered += 1
             return True

@@ -46,6 +46,22 @@ RECORDED_DISPATCHES: list[tuple[str, str]] = [
     ("INVITE_DELETE", "INVITE_DELETE"),
     ("GUILD_UPDATE", "GUILD_UPDATE"),
 ]
+# The directory's changes, likewise (a channel, a thread, a role, emojis, members, the bot)
+DIRECTORY_DISPATCHES: list[tuple[str, str]] = [
+    ("CHANNEL_CREATE", "CHANNEL_CREATE"),
+    ("CHANNEL_UPDATE", "CHANNEL_UPDATE"),
+    ("CHANNEL_DELETE", "CHANNEL_DELETE"),
+    ("THREAD_CREATE", "THREAD_CREATE"),
+    ("THREAD_UPDATE", "THREAD_UPDATE"),
+    ("THREAD_DELETE", "THREAD_DELETE"),
+    ("GUILD_ROLE_CREATE", "GUILD_ROLE_CREATE"),
+    ("GUILD_ROLE_UPDATE", "GUILD_ROLE_UPDATE"),
+    ("GUILD_EMOJIS_UPDATE", "GUILD_EMOJIS_UPDATE"),
+    ("GUILD_MEMBER_UPDATE", "GUILD_MEMBER_UPDATE_NICK"),
+    ("GUILD_MEMBER_UPDATE", "GUILD_MEMBER_UPDATE_USER"),
+    ("GUILD_ROLE_DELETE", "GUILD_ROLE_DELETE"),
+    ("USER_UPDATE", "USER_UPDATE"),
+]
 
 
 def fixture(name: str, /, **overrides: Any) -> dict[str, Any]:
@@ -138,6 +154,41 @@ class FakeAuditLog:
         ]
 
 
+class MemberChunks:
+    """Discord's answer to a request for a guild's members (``guild.chunk()``): the members
+    of ``members[guild id]`` in GUILD_MEMBERS_CHUNK dispatches of 1,000, through discord.py's
+    own parser; ``fail`` makes the request fail instead."""
+
+    def __init__(self) -> None:
+        self.state: Any = None  # the client's ConnectionState, set at the gateway's start
+        self.members: dict[int, list[dict[str, Any]]] = {}
+        self.requests: list[int] = []
+        self.fail: Exception | None = None
+        self.answering: asyncio.Task[None] | None = None
+
+    async def __call__(self, guild_id: int, *, nonce: str | None = None, **_: Any) -> None:
+        """The request is sent; the answer comes later, as Discord's does."""
+        self.requests.append(guild_id)
+        if self.fail is not None:
+            raise self.fail
+        self.answering = asyncio.get_running_loop().create_task(self._answer(guild_id, nonce))
+
+    async def _answer(self, guild_id: int, nonce: str | None) -> None:
+        members = self.members.get(guild_id, [])
+        count = max(1, -(-len(members) // 1000))
+        for index in range(count):
+            await asyncio.sleep(0)
+            self.state.parse_guild_members_chunk(
+                {
+                    "guild_id": str(guild_id),
+                    "members": members[index * 1000 : (index + 1) * 1000],
+                    "chunk_index": index,
+                    "chunk_count": count,
+                    "nonce": nonce,
+                }
+            )
+
+
 class Gateway:
     def __init__(self, settings: Settings, spool_path: Path, transport: Any = None) -> None:
         self.settings = settings
@@ -145,6 +196,7 @@ class Gateway:
         self.transport = transport if transport is not None else AckingTransport()
         self.invites = FakeInvites()
         self.audits = FakeAuditLog()
+        self.chunks = MemberChunks()
 
     async def start(
         self,
@@ -164,6 +216,8 @@ class Gateway:
         )
         await self.bot._async_setup_hook()
         self.state = self.bot._connection
+        self.chunks.state = self.state
+        self.state.chunker = self.chunks
         self.collector = Collector(
             self.settings, transport=self.transport, spool=Spool(str(self.spool_path))
         )
@@ -191,6 +245,7 @@ class Gateway:
     async def settle(self) -> None:
         for _ in range(50):
             await asyncio.sleep(0)
+        await asyncio.wait_for(self.cog.directory.wait_idle(), 5)  # snapshots under way
         assert await self.collector.wait_drained(5)
 
     def take(self) -> list[dict[str, Any]]:
@@ -212,6 +267,19 @@ def user(user_id: int, name: str) -> dict[str, Any]:
         "discriminator": "0",
         "global_name": None,
         "avatar": None,
+    }
+
+
+def member(user_id: int, name: str, *, roles: tuple[int, ...] = (), **extra: Any) -> dict[str, Any]:
+    """A guild member as GUILD_CREATE and GUILD_MEMBERS_CHUNK carry it."""
+    return {
+        "user": user(user_id, name),
+        "roles": [str(role) for role in roles],
+        "joined_at": "2026-10-01T10:00:00.000000+00:00",
+        "deaf": False,
+        "mute": False,
+        "flags": 0,
+        **extra,
     }
 
 

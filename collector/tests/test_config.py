@@ -3,6 +3,8 @@ from __future__ import annotations
 import pytest
 from guildstats_collector.config import (
     DEFAULT_POLICY,
+    DIRECTORY_TYPES,
+    IMMEDIATE_TYPES,
     SEED_POLICIES,
     BatchPolicy,
     Settings,
@@ -67,3 +69,13 @@ def test_aggregated_mode_replaces_the_tracked_raw_activity():
 def test_bad_configuration_is_refused_with_a_reason(env):
     with pytest.raises(ValueError):
         Settings.from_env(env)
+
+
+def test_the_directory_is_on_by_default_and_can_be_switched_off():
+    assert all(Settings.from_env({}).enabled(kind) for kind in DIRECTORY_TYPES)
+    off = Settings.from_env({"GUILDSTATS_DIRECTORY": "false"})
+    assert not any(off.enabled(kind) for kind in DIRECTORY_TYPES)
+    assert off.enabled("GUILD_STATE") and off.enabled("GUILD_MEMBER_ADD")
+    # a snapshot's chunks go to the spool one by one; the changes are batched like activity
+    assert "GUILD_DIRECTORY" in IMMEDIATE_TYPES
+    assert Settings().policy("CHANNEL_UPDATE") == DEFAULT_POLICY

@@ -10,8 +10,9 @@ Then every change: ``CHANNEL_*`` and ``THREAD_*`` (a ``DirectoryChannel``), ``RO
 reports other users' username, global name and avatar changes through it).
 
 Names only: no presence, no message content. One bad entry never spoils its chunk: a name is
-cleaned (control characters out, cut to its bound) and an entry that still does not fit (an id
-that is no snowflake, a wrong type) is dropped alone, counted in ``dropped``.
+cleaned (control characters and lone surrogates out, cut to its bound) and an entry that still
+does not fit (an id that is no snowflake, a wrong type) is dropped alone, counted in
+``dropped``.
 """
 
 from __future__ import annotations
@@ -41,8 +42,9 @@ AvatarHash = Annotated[str, Meta(min_length=1, max_length=64, pattern=r"^(a_)?[0
 
 
 def clean_name(value: str, limit: int) -> str:
-    """``value`` without control or format characters and lone surrogates, cut to ``limit``
-    characters: what the server stores and the collector sends."""
+    """``value`` without control characters (Unicode category Cc) and lone surrogates, trimmed
+    and cut to ``limit`` characters: what the server stores and the collector sends. Format
+    characters stay (a zero-width joiner belongs to many emoji)."""
     kept = [char for char in value if unicodedata.category(char) not in ("Cc", "Cs")]
     return "".join(kept).strip()[:limit]
 

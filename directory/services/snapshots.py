@@ -16,6 +16,7 @@ from directory.models import Channel, DirectoryRow, Emoji, Member, Role, RoleSpa
 
 log = logging.getLogger(__name__)
 
+THREAD_TYPES = (10, 11, 12)  # Discord's thread channel types: deleted by THREAD_DELETE only
 SECTION_MODELS = {"channels": Channel, "roles": Role, "emojis": Emoji}
 
 
@@ -52,7 +53,10 @@ def _sweep(snapshot: Snapshot) -> None:
     g, taken = snapshot.guild_id, snapshot.taken_at
     for section, model in SECTION_MODELS.items():
         if section in snapshot.sections:
-            _unlisted(model, snapshot).filter(deleted=False).update(deleted=True, updated_at=taken)
+            rows = _unlisted(model, snapshot).filter(deleted=False)
+            if model is Channel:  # a collector knows only active threads: archived ones stay
+                rows = rows.exclude(type__in=THREAD_TYPES)
+            rows.update(deleted=True, updated_at=taken)
     if "members" in snapshot.sections:
         gone = _unlisted(Member, snapshot).filter(present=True)
         users = list(gone.values_list("user_id", flat=True))

@@ -205,3 +205,10 @@ def test_two_snapshots_interleaved_each_complete_and_the_newer_wins(ingest):
 def test_an_update_for_a_member_never_seen_adds_them(ingest):
     ingest([member_update(G, at(0), person(BOB, "bob", nick="B"))])
     assert members() == [(int(BOB), "bob", "", "B", True)]
+
+
+def test_archived_threads_are_not_swept(ingest):
+    thread = "300000000000000009"
+    ingest([snapshot(at(0), channels=[channel(GENERAL, "g"), channel(thread, "t", type_=11)])])
+    ingest([directory(G, at(10), snapshot="s2", channels=[channel(GENERAL, "g")])])
+    assert [(c[0], c[4]) for c in channels()] == [(int(GENERAL), False), (int(thread), False)]
