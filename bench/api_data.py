@@ -252,6 +252,55 @@ def load(db_url: str, n_events: int) -> None:
             members(rng, now),
         )
         print(f"member_stats:        {n:,} rows", flush=True)
+        has_directory = conn.execute("SELECT to_regclass('directory_members')").fetchone()
+        if has_directory and has_directory[0]:  # names for the big guild's members (issue 24)
+            n = copy_rows(
+                conn,
+                "directory_members",
+                [
+                    "guild_id",
+                    "user_id",
+                    "username",
+                    "global_name",
+                    "nick",
+                    "avatar",
+                    "guild_avatar",
+                    "bot",
+                    "present",
+                    "updated_at",
+                    "snapshot_id",
+                ],
+                [
+                    "int8",
+                    "int8",
+                    "text",
+                    "text",
+                    "text",
+                    "text",
+                    "text",
+                    "bool",
+                    "bool",
+                    "timestamptz",
+                    "text",
+                ],
+                (
+                    (
+                        BIG_GUILD,
+                        2 * 10**17 + i,
+                        f"member_{i}",
+                        f"Member {i}",
+                        "",
+                        f"{i:032x}",
+                        "",
+                        False,
+                        True,
+                        now,
+                        "bench",
+                    )
+                    for i in range(BIG_MEMBERS)
+                ),
+            )
+            print(f"directory_members:   {n:,} rows", flush=True)
         today = now.date()
         n = copy_rows(
             conn,

@@ -211,43 +211,35 @@ def _apply(
             roles.member_left(g, event.user_id, at)
 
 
+def _entry(
+    table: Pending, g: int, at: datetime, item: str, values: dict[str, Any], snapshot: str
+) -> Any | None:
+    """Write a directory entry (listed by ``snapshot``, or a change when empty): it exists."""
+    values["deleted"] = False
+    if snapshot:
+        values["snapshot_id"] = snapshot
+    return table.write(g, int(item), at, values)
+
+
 def _channel(
     tables: dict[str, Pending], g: int, at: datetime, c: DirectoryChannel, snapshot: str = ""
 ) -> None:
-    values = {
-        "name": c.name,
-        "type": c.type,
-        "parent_id": None if c.parent_id is None else int(c.parent_id),
-        "position": c.position,
-        "deleted": False,
-    }
-    if snapshot:
-        values["snapshot_id"] = snapshot
-    tables["channel"].write(g, int(c.id), at, values)
+    parent = None if c.parent_id is None else int(c.parent_id)
+    values = {"name": c.name, "type": c.type, "parent_id": parent, "position": c.position}
+    _entry(tables["channel"], g, at, c.id, values, snapshot)
 
 
 def _role(
     tables: dict[str, Pending], g: int, at: datetime, r: DirectoryRole, snapshot: str = ""
 ) -> None:
-    values: dict[str, Any] = {
-        "name": r.name,
-        "color": r.color,
-        "position": r.position,
-        "managed": r.managed,
-        "deleted": False,
-    }
-    if snapshot:
-        values["snapshot_id"] = snapshot
-    tables["role"].write(g, int(r.id), at, values)
+    values = {"name": r.name, "color": r.color, "position": r.position, "managed": r.managed}
+    _entry(tables["role"], g, at, r.id, values, snapshot)
 
 
 def _emoji(
     tables: dict[str, Pending], g: int, at: datetime, e: DirectoryEmoji, snapshot: str = ""
 ) -> None:
-    values: dict[str, Any] = {"name": e.name, "animated": e.animated, "deleted": False}
-    if snapshot:
-        values["snapshot_id"] = snapshot
-    tables["emoji"].write(g, int(e.id), at, values)
+    _entry(tables["emoji"], g, at, e.id, {"name": e.name, "animated": e.animated}, snapshot)
 
 
 def _member(
