@@ -7,7 +7,7 @@ has 100k members), 30 days of per-member and per-channel daily counters, and raw
 real ASGI server (2 processes) and drives each endpoint with wrk over HTTP.
 
     .venv/bin/python bench/api_bench.py [--events 10000000] [--duration 10] [--cache-seconds 30]
-        [--cold] [--reuse] [--only REGEX]
+        [--cold] [--reuse] [--only REGEX] [--without-names]
 
 Needs wrk (Debian package ``wrk``). ``--cache-seconds 0`` (default) measures every request
 computed; 30 is the service's default (each URL is then requested once before its run, as a
@@ -15,6 +15,8 @@ first visitor fills the cache). ``--cold`` runs every endpoint again with one co
 cache off. Printed last, in the same run: each endpoint against its target (issue 13: p95 <
 50 ms, cold median < 25 ms; pages < 150 ms) and its throughput / that of the minimal
 authenticated JSON view (``/api/whoami``: authentication, throttle, rendering).
+``--without-names`` (issue 24) measures every endpoint again, same run and settings, with the
+directory emptied, and prints p95 with names / p95 without.
 """
 
 from __future__ import annotations
@@ -104,6 +106,11 @@ def main() -> int:
         "--cold", action="store_true", help="then each endpoint again, 1 connection, cache off"
     )
     parser.add_argument(
+        "--without-names",
+        action="store_true",
+        help="then every endpoint again with the directory emptied (issue 24: names' cost)",
+    )
+    parser.add_argument(
         "--no-summaries",
         action="store_true",
         help="do not run the period-summary refresh (the Beat task) during the measure",
@@ -167,6 +174,20 @@ def main() -> int:
     finally:
         server.send_signal(signal.SIGTERM)
         server.wait(timeout=30)
+    unnamed = {}
+    if args.without_names:  # the same endpoints, the same server settings, no name known
+        with psycopg.connect(psycopg_url(db_url), autocommit=True) as conn:
+            conn.execute("TRUNCATE directory_members, directory_channels")
+        server = start_server(env, args.port, 2)
+        try:
+            time.sleep(6)
+            print(f"\n{args.connections} connections, API cache {cache}, the directory emptied")
+            unnamed = measure(
+                endpoints, key, args.connections, args.duration, warm=args.cache_seconds > 0
+            )
+        finally:
+            server.send_signal(signal.SIGTERM)
+            server.wait(timeout=30)
     cold = {}
     if args.cold:  # each endpoint computed every time, one connection (issue 13: median < 25 ms)
         env["GUILDSTATS_API_CACHE_SECONDS"] = "0"
@@ -195,6 +216,14 @@ def main() -> int:
             median = cold[name][0]
             cold_part = f"  cold p50 {median:6.1f} ms {'ok' if median < 25 else 'OVER'}"
         print(f"  {name:<36} p95 {p95:6.1f} ms {verdict:<4}  ratio {rate / floor:4.2f}{cold_part}")
+    if unnamed:
+        print("\nnames' cost, same run: p95 with names / p95 with the directory emptied")
+        for name, (_p50, p95, _p99, _rate) in rows.items():
+            if name in unnamed:
+                print(
+                    f"  {name:<36} {p95:6.1f} / {unnamed[name][1]:6.1f} ms = "
+                    f"{p95 / unnamed[name][1]:4.2f}"
+                )
     return 0
 
 

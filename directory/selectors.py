@@ -41,6 +41,7 @@ class ChannelName(TypedDict):
     name: str | None
     type: str | None
     deleted: bool
+    category: str | None
 
 
 def short_id(value: int | str) -> str:
@@ -94,19 +95,30 @@ def channel_names(guild_id: int, channel_ids: Iterable[int]) -> dict[int, Channe
     wanted = {int(c) for c in channel_ids}
     if not wanted:
         return {}
-    rows = Channel.objects.filter(guild_id=guild_id, channel_id__in=wanted)
+    rows = list(Channel.objects.filter(guild_id=guild_id, channel_id__in=wanted))
+    parents = {row.parent_id for row in rows if row.parent_id is not None}
+    categories = (
+        dict(
+            Channel.objects.filter(guild_id=guild_id, channel_id__in=parents).values_list(
+                "channel_id", "name"
+            )
+        )
+        if parents
+        else {}
+    )
     return {
         row.channel_id: {
             "name": row.name or None,
             "type": CHANNEL_TYPES.get(row.type, str(row.type)),
             "deleted": row.deleted,
+            "category": categories.get(row.parent_id or 0) or None,
         }
         for row in rows
     }
 
 
 def unknown_channel() -> ChannelName:
-    return {"name": None, "type": None, "deleted": False}
+    return {"name": None, "type": None, "deleted": False, "category": None}
 
 
 def member_ids_matching(guild_id: int, text: str, limit: int = 1000) -> list[int]:

@@ -47,9 +47,10 @@ def when(value: str | None) -> str:
 
 
 @register.simple_tag
-def person(entry: dict[str, Any]) -> str:
-    """A member as people know them: avatar (or initials), display name, the id on hover and
-    copyable (``data-copy``); an id with no known name is shortened, never blank."""
+def person(entry: dict[str, Any], handle: bool = False) -> str:
+    """A member as people know them: avatar (or initials), display name (``handle``: and the
+    username under it), the id on hover (``title``; the member page has a copy button); an id
+    with no known name is shortened, never blank."""
     user_id = str(entry.get("userId") or "")
     name = entry.get("displayName")
     avatar = entry.get("avatarUrl")
@@ -60,12 +61,15 @@ def person(entry: dict[str, Any]) -> str:
         if avatar
         else format_html('<span class="avatar initials" aria-hidden="true">{}</span>', initials)
     )
+    username = entry.get("username") if handle else None
+    extra = format_html(' <span class="muted small">@{}</span>', username) if username else ""
     return format_html(
-        '<span class="who" title="{}" data-copy="{}">{}<span class="name">{}</span></span>',
+        '<span class="who" title="{}" data-copy="{}">{}<span class="name">{}</span>{}</span>',
         user_id,
         user_id,
         picture,
         label,
+        extra,
     )
 
 
@@ -77,8 +81,14 @@ def channel(entry: dict[str, Any]) -> str:
     name = entry.get("name")
     label = f"#{name}" if name else short_id(channel_id)
     css = "channel deleted" if entry.get("deleted") else "channel"
+    category = entry.get("category")
     return format_html(
-        '<span class="{}" title="{}" data-copy="{}">{}</span>', css, channel_id, channel_id, label
+        '<span class="{}" title="{}" data-copy="{}">{}</span>{}',
+        css,
+        channel_id,
+        channel_id,
+        label,
+        format_html(' <span class="muted small">{}</span>', category) if category else "",
     )
 
 

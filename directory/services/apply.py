@@ -9,6 +9,7 @@ after it). Opted-out members are left out entry by entry.
 
 from __future__ import annotations
 
+import logging
 from collections.abc import Sequence
 from dataclasses import dataclass, field
 from datetime import datetime
@@ -34,6 +35,7 @@ from directory.services.roles import RoleChanges
 from directory.services.snapshots import record_chunk
 from privacy.selectors import opted_out_members
 
+log = logging.getLogger(__name__)
 CHANNEL_TYPES = {"CHANNEL_CREATE", "CHANNEL_UPDATE", "THREAD_CREATE", "THREAD_UPDATE"}
 CHANNEL_DELETES = {"CHANNEL_DELETE", "THREAD_DELETE"}
 
@@ -163,6 +165,13 @@ def _apply(
     g, at, kind = event.guild_id, event.timestamp, event.type
     if kind == "GUILD_DIRECTORY":
         chunk = _chunk(event)
+        if chunk.dropped:
+            log.warning(
+                "directory snapshot %s of guild %s: %s entries did not fit and were left out",
+                chunk.snapshot_id,
+                g,
+                chunk.dropped,
+            )
         roles.preload(g, [int(m.id) for m in chunk.members])
         for channel in chunk.channels:
             _channel(tables, g, at, channel, chunk.snapshot_id)

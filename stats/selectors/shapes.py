@@ -105,6 +105,7 @@ class TopChannel(TypedDict):
     name: Annotated[str | None, Meta(description="null while the directory has none")]
     type: Annotated[str | None, Meta(description="text, voice, category, forum, …")]
     deleted: bool
+    category: Annotated[str | None, Meta(description="the name of its category, if any")]
     messages: int
     voiceMinutes: int
 

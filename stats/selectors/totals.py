@@ -163,6 +163,7 @@ def overview(guild: Guild, now: datetime) -> Overview:
             "name": None,
             "type": None,
             "deleted": False,
+            "category": None,
             "messages": c["messages"],
             "voiceMinutes": minutes(c["voice"]),
         }

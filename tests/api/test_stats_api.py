@@ -17,7 +17,7 @@ CHANNEL, VOICE = "2001", "2002"
 
 # no directory in these tests: names are null (tests/directory/test_names.py has them)
 NO_NAME = {"displayName": None, "username": None, "avatarUrl": None}
-NO_CHANNEL_NAME = {"name": None, "type": None, "deleted": False}
+NO_CHANNEL_NAME = {"name": None, "type": None, "deleted": False, "category": None}
 
 
 def at(**delta: float) -> int:

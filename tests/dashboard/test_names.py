@@ -14,7 +14,7 @@ from tests.factories import message, ms
 pytestmark = pytest.mark.django_db(transaction=True)
 
 ALICE, BOB = "900000000000000101", "900000000000000102"
-CHANNEL = "900000000000000201"
+CHANNEL, CATEGORY = "900000000000000201", "900000000000000202"
 SNOWFLAKE_TEXT = re.compile(r">[^<]*\b\d{17,20}\b[^<]*<")  # an id shown as text, not in a title
 
 
@@ -28,7 +28,10 @@ def named(ingest, people):
             directory(
                 GUILD,
                 ms(ago=300),
-                channels=[channel(CHANNEL, "general")],
+                channels=[
+                    channel(CATEGORY, "Talk", type_=4),
+                    channel(CHANNEL, "general", parent=CATEGORY),
+                ],
                 members=[
                     person(ALICE, "alice", global_name="Alice Liddell", avatar="a_0123abcd"),
                     person(BOB, "bob", nick="Bobby"),
@@ -70,6 +73,7 @@ def test_the_api_names_members_and_channels(named):
             "name": "general",
             "type": "text",
             "deleted": False,
+            "category": "Talk",
             "messages": 3,
             "voiceMinutes": 0,
         }
@@ -87,8 +91,10 @@ def test_the_pages_show_names_not_ids(named):
     assert f'title="{ALICE}"' in members  # the id stays on hover
     table = members[members.index("<tbody>") : members.index("</tbody>")]
     assert not SNOWFLAKE_TEXT.search(table)
+    assert "@alice" in table and "@bob" in table  # the username under the display name
     member = admin.get(f"/guilds/{GUILD}/members/{BOB}/").content.decode()
     assert "Bobby" in member and "@bob" in member
+    assert f'data-copy-button="{BOB}"' in member  # the id, one click from the clipboard
 
 
 def test_the_directory_endpoint_lists_channels_and_roles(ingest, people):
