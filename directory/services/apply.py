@@ -120,29 +120,33 @@ def apply_directory_events(events: Sequence[StoredEvent]) -> None:
         "emoji": Pending(Emoji, "emoji_id"),
         "member": Pending(Member, "user_id"),
     }
-    _load(events, tables)
+    # each snapshot chunk decoded once (up to 1,000 entries, converted one by one)
+    chunks = {
+        event.id: msgspec.convert(event.data or {}, DirectoryChunk, strict=True)
+        for event in events
+        if event.type == "GUILD_DIRECTORY"
+    }
+    _load(events, tables, chunks)
     roles = RoleChanges()
     for event in events:
-        _apply(event, tables, roles, hidden)
+        _apply(event, tables, roles, hidden, chunks)
     for table in tables.values():
         table.flush()
     roles.flush()
     for event in events:
-        if event.type == "GUILD_DIRECTORY" and event.data is not None:
-            record_chunk(event.guild_id, event.timestamp, _chunk(event))
+        if event.id in chunks:
+            record_chunk(event.guild_id, event.timestamp, chunks[event.id])
 
 
-def _chunk(event: StoredEvent) -> DirectoryChunk:
-    return msgspec.convert(event.data or {}, DirectoryChunk, strict=True)
-
-
-def _load(events: Sequence[StoredEvent], tables: dict[str, Pending]) -> None:
+def _load(
+    events: Sequence[StoredEvent], tables: dict[str, Pending], chunks: dict[int, DirectoryChunk]
+) -> None:
     """Every row the chunk's events name, in one query per table and guild."""
     keys: dict[str, set[tuple[int, int]]] = {name: set() for name in tables}
     for event in events:
         g = event.guild_id
         if event.type == "GUILD_DIRECTORY":
-            chunk = _chunk(event)
+            chunk = chunks[event.id]
             keys["channel"].update((g, int(c.id)) for c in chunk.channels)
             keys["role"].update((g, int(r.id)) for r in chunk.roles)
             keys["emoji"].update((g, int(e.id)) for e in chunk.emojis)
@@ -160,11 +164,15 @@ def _load(events: Sequence[StoredEvent], tables: dict[str, Pending]) -> None:
 
 
 def _apply(
-    event: StoredEvent, tables: dict[str, Pending], roles: RoleChanges, hidden: set[Any]
+    event: StoredEvent,
+    tables: dict[str, Pending],
+    roles: RoleChanges,
+    hidden: set[Any],
+    chunks: dict[int, DirectoryChunk],
 ) -> None:
     g, at, kind = event.guild_id, event.timestamp, event.type
     if kind == "GUILD_DIRECTORY":
-        chunk = _chunk(event)
+        chunk = chunks[event.id]
         if chunk.dropped:
             log.warning(
                 "directory snapshot %s of guild %s: %s entries did not fit and were left out",
